@@ -1,0 +1,108 @@
+# toolkata-sandbox: the one, non-recursive Makefile.
+#   make            build bin/toolkata-api, bin/toolkata-relay, lib/libcore.a
+#   make deps       install every Debian package the project needs (root)
+#   make image      build the sandbox image offline (debootstrap base, cached)
+#   make run        build, image, dockerd, and the local stack on :8080
+#   make check      unit + integration tests (SANITIZE=address,undefined ok)
+#   make lint       cppcheck, clang-tidy, shellcheck
+#   make fuzz       build the libFuzzer targets (clang)
+
+CC ?= cc
+WERROR ?= -Werror
+SANITIZE ?=
+
+PKGS := libfcgi-dev libfcgi-bin libjansson-dev libcurl4-openssl-dev \
+	libsqlite3-dev check libsubunit-dev pkg-config docker.io runsc caddy \
+	websocketd debootstrap clang libclang-rt-14-dev wrk shellcheck \
+	cppcheck clang-tidy curl jq sqlite3 procps iproute2 python3 \
+	gcc make
+
+WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -Wformat=2 -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	-Wold-style-definition -Wpointer-arith -Wcast-qual -Wwrite-strings \
+	-Wundef -Wvla -Wnull-dereference -Wimplicit-fallthrough \
+	-Wredundant-decls -Wdeclaration-after-statement -fno-common
+ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -n 1)),)
+WARN += -Wlogical-op -Wduplicated-cond -Wduplicated-branches \
+	-Wformat-truncation=2 -Wjump-misses-init
+else
+WARN += -Wcomma -Wshorten-64-to-32
+endif
+
+ifeq ($(SANITIZE),)
+HARDEN := -O2 -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	-fstack-clash-protection -fcf-protection -fPIE
+HARDEN_LD := -pie -Wl,-z,relro,-z,now
+else
+HARDEN := -O1 -g -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -fPIE
+HARDEN_LD := -pie -fsanitize=$(SANITIZE)
+endif
+
+CFLAGS ?= -g
+ALL_CFLAGS := $(WARN) $(HARDEN) $(CFLAGS) -pthread -Ilib
+LDFLAGS ?=
+ALL_LDFLAGS := $(HARDEN_LD) $(LDFLAGS) -pthread
+LIBS := -lcurl -ljansson -lsqlite3
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS = $(shell pkg-config --libs check)
+
+LIB_SRC := lib/log.c lib/clock.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c \
+	lib/store.c lib/audit.c lib/engine.c lib/metrics.c lib/session.c
+LIB_OBJ := $(LIB_SRC:.c=.o)
+
+API_SRC := fcgi/main.c fcgi/req.c fcgi/reply.c fcgi/route.c \
+	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
+	fcgi/reaper.c
+API_OBJ := $(API_SRC:.c=.o)
+
+UNIT := check/check_cfg check/check_id check/check_access \
+	check/check_ratelimit check/check_store check/check_audit \
+	check/check_engine check/check_metrics check/check_req
+ITEST := check/check_api
+
+BINS := bin/toolkata-api
+
+.PHONY: all deps image run stop check unit itest lint fuzz bench clean \
+	format-check
+all: $(BINS) lib/libcore.a
+
+deps:
+	@./deploy/deps.sh $(PKGS)
+
+lib/libcore.a: $(LIB_OBJ)
+	ar rcs $@ $(LIB_OBJ)
+
+%.o: %.c lib/*.h fcgi/*.h Makefile
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+bin/toolkata-api: $(API_OBJ) lib/libcore.a
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $(API_OBJ) lib/libcore.a -lfcgi $(LIBS)
+
+check/%: check/%.c check/util.h lib/libcore.a
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi -o $@ $< \
+	    $(filter-out fcgi/main.o,$(API_OBJ)) lib/libcore.a -lfcgi $(LIBS) \
+	    $(CHECK_LIBS)
+
+image:
+	@./docker/build.sh
+
+run: all image
+	@./deploy/run-local.sh
+
+check: all $(UNIT) $(ITEST)
+	@./check/run.sh $(UNIT) -- $(ITEST)
+
+unit: all $(UNIT)
+	@./check/run.sh $(UNIT)
+
+lint:
+	cppcheck --quiet --enable=warning,portability,performance --std=c11 \
+	    --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Ilib \
+	    --suppress=missingIncludeSystem lib fcgi
+	clang-tidy --quiet $(LIB_SRC) $(API_SRC) -- $(WARN) -Ilib -Ifcgi
+	shellcheck -S warning $$(git ls-files '*.sh') .ci/run
+
+clean:
+	rm -f lib/*.o lib/*.a fcgi/*.o bin/* $(UNIT) $(ITEST)

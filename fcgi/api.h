@@ -1,0 +1,127 @@
+/*
+ * api.h: toolkata-api's request, reply and handler types.  fcgi/ is the only
+ * user of libfcgi and the only place that knows HTTP status codes: req.c
+ * turns FastCGI or CGI parameters into a capped `struct req`, route.c picks
+ * a handler from a const table, the h_*.c handlers fill a `struct reply`,
+ * reply.c writes it.  The same code path serves FastCGI and plain CGI.
+ */
+#ifndef API_H
+#define API_H
+
+#include "compat.h"
+
+#include <jansson.h>
+
+#include "access.h"
+#include "cfg.h"
+#include "session.h"
+
+#define REQ_BODY_MAX (16 * 1024)	/* request body cap */
+#define REQ_PATH_MAX 256		/* path cap (414 above) */
+#define REQ_QUERY_MAX 2048		/* query string cap (414 above) */
+#define REQ_HEADER_MAX 1024		/* any header value we read (431) */
+#define REPLY_HEADERS_MAX 2048
+
+/* What one worker (thread, or the CGI run) owns. */
+struct api {
+	const struct cfg *cfg;
+	struct session_ctx sess;	/* store, engine, audit, runtime */
+	bool gvisor_available;		/* runtime registered in the engine */
+	double gvisor_checked;		/* clock_mono() of that answer */
+};
+
+/* Reads up to n body bytes; 0 at end of stream, -1 on error. */
+typedef long (*req_read_fn)(void *ctx, char *buf, size_t n);
+
+struct req {
+	char **envp;		/* CGI/FastCGI parameters (borrowed) */
+	const char *method;
+	char path[REQ_PATH_MAX + 1];
+	const char *query;	/* "" when absent */
+	char ip[ACCESS_IP_SIZE];
+	int cap_status;		/* 0, or 413/414/431: a cap was exceeded */
+	char body[REQ_BODY_MAX + 1];
+	size_t bodylen;
+};
+
+struct reply {
+	int status;
+	char headers[REPLY_HEADERS_MAX];
+	size_t hlen;
+	char *body;		/* malloc'd, may be NULL */
+	size_t bodylen;
+	const char *ctype;
+};
+
+/* ---- req.c ---- */
+/* Fill req from envp and read its body through rd (capped). */
+void req_init(struct req *, const struct cfg *, char **envp, req_read_fn rd,
+    void *rdctx);
+/* A request parameter (e.g. "HTTP_ORIGIN") or NULL. */
+const char *req_param(const struct req *, const char *name);
+/* A header value capped at REQ_HEADER_MAX; NULL when absent or over. */
+const char *req_header(const struct req *, const char *cgi_name);
+/* Copy query parameter name (URL-decoded) into out; false if absent. */
+bool req_query(const char *query, const char *name, char *out, size_t outsz);
+
+/* ---- reply.c ---- */
+void reply_init(struct reply *);
+void reply_release(struct reply *);
+void reply_header(struct reply *, const char *name, const char *value);
+/* Steals j. */
+void reply_json(struct reply *, int status, json_t *j);
+void reply_text(struct reply *, int status, const char *ctype,
+    const char *text, size_t len);
+void reply_error(struct reply *, int status, const char *code,
+    const char *message);
+/* A 429 with retryAfter in the body and Retry-After in the headers. */
+void reply_retry(struct reply *, int status, const char *code,
+    const char *message, long long retry_after_s);
+/* InternalError 500 (or the right status) for an unexpected enum err. */
+void reply_err(struct reply *, enum err);
+typedef void (*reply_write_fn)(void *ctx, const char *buf, size_t n);
+void reply_write(const struct reply *, reply_write_fn wr, void *ctx);
+
+/* ---- route.c ---- */
+void route_dispatch(struct api *, struct req *, struct reply *);
+
+/* ---- handlers ---- */
+void h_health(struct api *, struct req *, struct reply *, const char *id);
+void h_status(struct api *, struct req *, struct reply *, const char *id);
+void h_metrics(struct api *, struct req *, struct reply *, const char *id);
+void h_session_create(struct api *, struct req *, struct reply *,
+    const char *id);
+void h_session_get(struct api *, struct req *, struct reply *,
+    const char *id);
+void h_session_delete(struct api *, struct req *, struct reply *,
+    const char *id);
+void h_wsauth(struct api *, struct req *, struct reply *, const char *id);
+
+/* h_health.c: is the load circuit breaker open?  reason gets the text. */
+bool circuit_open(struct api *, long long live, int *mem_percent,
+    char *reason, size_t reasonsz);
+/* Re-read the gVisor runtime's presence when the answer is old (5 s) and
+ * set api->sess.runtime to the runtime sessions will use. */
+void api_refresh_gvisor(struct api *);
+/* clock_mono() at process start, for /health's uptime. */
+extern double api_started;
+
+/* reaper.c: the daemon's reaper thread, started after the reconcile
+ * pass; it stops when *stop becomes non-zero. */
+struct reaper;
+struct reaper *reaper_start(const struct cfg *, struct audit *,
+    volatile int *stop);
+void reaper_join(struct reaper *);
+/* One reaper pass with a worker's context; logs what it did. */
+enum err reaper_pass(struct api *);
+
+/* main.c: open a worker's store and engine (fatal on failure). */
+void api_init(struct api *, const struct cfg *, struct audit *);
+void api_release(struct api *);
+
+/* h_sessions.c: the API key check shared by the protected routes;
+ * false when the reply (401) has been written. */
+bool api_authorized(struct api *, struct req *, struct reply *,
+    const char *presented, const char *session_id);
+
+#endif /* API_H */

@@ -1,0 +1,164 @@
+/*
+ * access.c: API key comparison and client-IP derivation.
+ */
+#include "compat.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "access.h"
+#include "log.h"
+
+enum access_key
+access_key_check(const struct cfg *cfg, const char *presented)
+{
+	const char *want = cfg->api_key;
+	size_t wl = strlen(want), pl;
+	unsigned char diff = 0;
+
+	if (wl == 0)
+		return ACCESS_KEY_OK;
+	if (presented == NULL || presented[0] == '\0')
+		return ACCESS_KEY_MISSING;
+	pl = strlen(presented);
+	/* Constant time in the key's length: every byte of want is read. */
+	for (size_t i = 0; i < wl; i++)
+		diff |= (unsigned char)(want[i] ^ (i < pl ? presented[i] : 0));
+	diff |= (unsigned char)(pl != wl);
+	return diff == 0 ? ACCESS_KEY_OK : ACCESS_KEY_INVALID;
+}
+
+const char *
+access_key_code(enum access_key k)
+{
+	switch (k) {
+	case ACCESS_KEY_MISSING:
+		return "MissingApiKey";
+	case ACCESS_KEY_INVALID:
+		return "InvalidApiKey";
+	case ACCESS_KEY_OK:
+		break;
+	}
+	return NULL;
+}
+
+/* Parse ip into a normalised family/bytes pair; IPv4-mapped becomes v4. */
+static bool
+access_parse(const char *ip, int *family, unsigned char addr[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0xff, 0xff };
+
+	if (inet_pton(AF_INET, ip, addr) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, ip, addr) != 1)
+		return false;
+	if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		memmove(addr, addr + 12, 4);
+		*family = AF_INET;
+	} else
+		*family = AF_INET6;
+	return true;
+}
+
+bool
+access_in_cidr(const struct cfg_cidr *cidr, const char *ip)
+{
+	unsigned char a[16];
+	int family, bits = cidr->prefix;
+
+	if (!access_parse(ip, &family, a) || family != cidr->family)
+		return false;
+	for (int i = 0; bits > 0; i++, bits -= 8) {
+		unsigned char mask = bits >= 8 ? 0xff :
+		    (unsigned char)(0xff << (8 - bits));
+
+		if ((a[i] & mask) != (cidr->addr[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+bool
+access_is_trusted(const struct cfg *cfg, const char *ip)
+{
+	for (size_t i = 0; i < cfg->nproxies; i++)
+		if (access_in_cidr(&cfg->proxy[i], ip))
+			return true;
+	return false;
+}
+
+/* Write the normalised text form of ip into out; false if it won't parse. */
+static bool
+access_normalise(const char *ip, char out[ACCESS_IP_SIZE])
+{
+	unsigned char a[16];
+	int family;
+
+	if (!access_parse(ip, &family, a))
+		return false;
+	return inet_ntop(family, a, out, ACCESS_IP_SIZE) != NULL;
+}
+
+/* Copy the trimmed item [b, e) of a header into tmp; false if too long. */
+static bool
+access_item(const char *b, const char *e, char *tmp, size_t tmpsz)
+{
+	while (b < e && isspace((unsigned char)*b))
+		b++;
+	while (e > b && isspace((unsigned char)e[-1]))
+		e--;
+	if ((size_t)(e - b) >= tmpsz)
+		return false;
+	memcpy(tmp, b, (size_t)(e - b));
+	tmp[e - b] = '\0';
+	return true;
+}
+
+/* Right-most X-Forwarded-For entry that is not a trusted proxy. */
+static bool
+access_from_xff(const struct cfg *cfg, const char *xff,
+    char out[ACCESS_IP_SIZE])
+{
+	const char *end = xff + strlen(xff);
+	char tmp[ACCESS_IP_SIZE + 8];
+
+	while (end > xff) {
+		const char *b = end;
+
+		while (b > xff && b[-1] != ',')
+			b--;
+		if (!access_item(b, end, tmp, sizeof(tmp)) ||
+		    !access_normalise(tmp, out))
+			return false; /* garbage: believe nothing further left */
+		if (!access_is_trusted(cfg, out))
+			return true;
+		end = b > xff ? b - 1 : xff;
+	}
+	return false;
+}
+
+void
+access_client_ip(const struct cfg *cfg, const char *peer, const char *xff,
+    const char *real_ip, char out[ACCESS_IP_SIZE])
+{
+	char tmp[ACCESS_IP_SIZE + 8];
+
+	if (peer == NULL || !access_normalise(peer, out)) {
+		(void)strlcpy_ok(out, "unknown", ACCESS_IP_SIZE);
+		return;
+	}
+	if (!access_is_trusted(cfg, out))
+		return;
+	if (xff != NULL && access_from_xff(cfg, xff, tmp))
+		goto found;
+	if (real_ip != NULL &&
+	    access_item(real_ip, real_ip + strlen(real_ip), tmp, sizeof(tmp)) &&
+	    access_normalise(tmp, tmp))
+		goto found;
+	return;
+found:
+	(void)strlcpy_ok(out, tmp, ACCESS_IP_SIZE);
+}

@@ -1,0 +1,496 @@
+/*
+ * cfg.c: the configuration table and its loader.  The table is the single
+ * source for --help-config, the README's configuration table and
+ * validation; add a setting here and nowhere else.
+ */
+#include "compat.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "log.h"
+
+enum cfg_type { CFG_STRING, CFG_INT, CFG_BOOL };
+
+struct cfg_entry {
+	const char *name;
+	const char *env;
+	const char *alias; /* read when env is unset (original's name) */
+	enum cfg_type type;
+	const char *def;
+	long long min, max;
+	size_t off;
+	const char *help;
+};
+
+#define S(n, e, a, d, h) { #n, e, a, CFG_STRING, d, 0, 0, offsetof(struct cfg, n), h }
+#define I(n, e, d, lo, hi, h) { #n, e, NULL, CFG_INT, d, lo, hi, offsetof(struct cfg, n), h }
+#define B(n, e, d, h) { #n, e, NULL, CFG_BOOL, d, 0, 1, offsetof(struct cfg, n), h }
+
+static const struct cfg_entry cfg_table[] = {
+	S(api_key, "SANDBOX_API_KEY", NULL, "",
+	    "API key for X-API-Key / api_key; empty disables auth (not in production)"),
+	S(allowed_origins, "SANDBOX_ALLOWED_ORIGINS", NULL, "",
+	    "comma-separated Origin allowlist, exact match; empty allows any"),
+	S(env, "SANDBOX_ENV", "NODE_ENV", "",
+	    "\"production\" enforces gVisor, an API key and an Origin allowlist"),
+	B(use_gvisor, "SANDBOX_USE_GVISOR", "true",
+	    "run containers under the gVisor runtime"),
+	S(gvisor_runtime, "SANDBOX_GVISOR_RUNTIME", NULL, "runsc",
+	    "Docker runtime name of gVisor"),
+	I(max_ws_message, "SANDBOX_MAX_WS_MESSAGE_SIZE", "1024", 1, 65536,
+	    "largest WebSocket message (bytes) the relay accepts"),
+	B(disable_rate_limit, "DISABLE_RATE_LIMIT", "false",
+	    "turn every per-IP limit off (also NODE_ENV=development)"),
+	I(sessions_per_hour, "MAX_SESSIONS_PER_HOUR", "50", 1, 1000000,
+	    "new sessions per client IP in any 60-minute window"),
+	I(concurrent_per_ip, "MAX_CONCURRENT_PER_IP", "2", 1, 1000000,
+	    "live sessions per client IP"),
+	I(websockets_per_ip, "MAX_WEBSOCKETS_PER_IP", "3", 1, 1000000,
+	    "open terminal WebSockets per client IP"),
+	I(circuit_max_containers, "CIRCUIT_MAX_CONTAINERS", "15", 1, 100000,
+	    "live sessions at which new sessions get 503"),
+	I(circuit_max_memory_percent, "CIRCUIT_MAX_MEMORY_PERCENT", "85", 1, 100,
+	    "host memory use (%) at which new sessions get 503"),
+	S(docker_socket, "SANDBOX_DOCKER_SOCKET", "DOCKER_HOST",
+	    "/var/run/docker.sock",
+	    "Docker Engine API unix socket (path or unix://path)"),
+	S(state_file, "SANDBOX_STATE_FILE", NULL, "/var/lib/toolkata/state.db",
+	    "SQLite state file shared by toolkata-api and every relay"),
+	S(listen, "SANDBOX_LISTEN", NULL, "",
+	    "FastCGI unix socket to create; empty: the socket inherited on fd 0"),
+	I(workers, "SANDBOX_WORKERS", "4", 1, 64,
+	    "FastCGI worker threads"),
+	I(idle_timeout, "SANDBOX_IDLE_TIMEOUT", "300", 10, 86400,
+	    "seconds without terminal input before a session ends"),
+	I(max_lifetime, "SANDBOX_MAX_LIFETIME", "1800", 30, 86400,
+	    "seconds after creation at which a session ends"),
+	I(reap_interval, "SANDBOX_REAP_INTERVAL", "15", 1, 3600,
+	    "seconds between reaper passes in the daemon"),
+	S(images, "SANDBOX_IMAGES", NULL, "jj-git=toolkata-sandbox:latest",
+	    "tool pair to image map: pair=image[,pair=image...]"),
+	S(trusted_proxies, "SANDBOX_TRUSTED_PROXIES", NULL, "127.0.0.1,::1",
+	    "peers (IP or CIDR) whose X-Forwarded-For is believed"),
+	I(memory_mb, "SANDBOX_MEMORY_MB", "128", 16, 8192,
+	    "container memory limit (MiB); swap is not allowed"),
+	I(cpu_percent, "SANDBOX_CPU_PERCENT", "50", 5, 800,
+	    "container CPU quota, percent of one core"),
+	I(pids_limit, "SANDBOX_PIDS_LIMIT", "50", 8, 65536,
+	    "container PIDs limit under runc"),
+	I(pids_limit_gvisor, "SANDBOX_PIDS_LIMIT_GVISOR", "256", 128, 65536,
+	    "container PIDs limit under runsc (counts gVisor's own threads)"),
+	I(home_size_mb, "SANDBOX_HOME_SIZE_MB", "50", 1, 4096,
+	    "size of the tmpfs home /home/toolkata (MiB)"),
+	I(tmp_size_mb, "SANDBOX_TMP_SIZE_MB", "10", 1, 4096,
+	    "size of the tmpfs /tmp (MiB)"),
+	I(nofile, "SANDBOX_NOFILE", "64", 16, 65536,
+	    "open files limit inside the container"),
+	I(engine_timeout, "SANDBOX_ENGINE_TIMEOUT", "30", 1, 600,
+	    "seconds allowed for one Docker Engine API call"),
+	I(destroy_timeout, "SANDBOX_DESTROY_TIMEOUT", "10", 1, 120,
+	    "seconds allowed for removing a container"),
+	S(audit_log, "SANDBOX_AUDIT_LOG", NULL, "-",
+	    "audit log file (JSON lines); - for stderr"),
+	B(verbose, "SANDBOX_VERBOSE", "false",
+	    "log debug lines"),
+};
+
+static const char *
+cfg_getenv(const char *name, void *arg ATTR_UNUSED)
+{
+	return getenv(name);
+}
+
+ATTR_PRINTF(2, 3) static enum err
+cfg_fail(char **errstr, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (errstr != NULL)
+		*errstr = s;
+	else
+		free(s);
+	return ERR_INVAL;
+}
+
+enum err
+cfg_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return ERR_INVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return ERR_INVAL;
+	*out = v;
+	return ERR_OK;
+}
+
+static enum err
+cfg_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "1", "yes", "on" };
+	static const char *const no[] = { "false", "0", "no", "off" };
+
+	for (size_t i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return ERR_OK;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return ERR_OK;
+		}
+	}
+	return ERR_INVAL;
+}
+
+enum err
+cfg_parse_cidr(const char *s, struct cfg_cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 5];
+	char *slash;
+	long long prefix = -1;
+	int maxp;
+
+	if (!strlcpy_ok(buf, s, sizeof(buf)))
+		return ERR_INVAL;
+	slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash++ = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		maxp = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		maxp = 128;
+	} else
+		return ERR_INVAL;
+	if (slash != NULL && cfg_parse_int(slash, 0, maxp, &prefix) != ERR_OK)
+		return ERR_INVAL;
+	out->prefix = slash != NULL ? (int)prefix : maxp;
+	return ERR_OK;
+}
+
+/* Characters allowed in a tool pair name and in an image reference. */
+static bool
+cfg_valid_chars(const char *s, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!isalnum(c) && strchr(extra, c) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Split a comma list in place-free fashion: calls fn for every trimmed,
+ * non-empty item.  Stops at the first error.
+ */
+typedef enum err (*cfg_item_fn)(struct cfg *, const char *, char **);
+
+static enum err
+cfg_split(struct cfg *cfg, const char *list, cfg_item_fn fn, char **errstr)
+{
+	char item[512];
+	const char *p = list;
+
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		size_t b = 0, e = len;
+		enum err r;
+
+		while (b < e && isspace((unsigned char)p[b]))
+			b++;
+		while (e > b && isspace((unsigned char)p[e - 1]))
+			e--;
+		if (e - b >= sizeof(item))
+			return cfg_fail(errstr, "list item too long: '%.40s...'",
+			    p + b);
+		if (e > b) {
+			memcpy(item, p + b, e - b);
+			item[e - b] = '\0';
+			r = fn(cfg, item, errstr);
+			if (r != ERR_OK)
+				return r;
+		}
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return ERR_OK;
+}
+
+static enum err
+cfg_add_origin(struct cfg *cfg, const char *item, char **errstr)
+{
+	if (cfg->norigins == CFG_MAX_ORIGINS)
+		return cfg_fail(errstr, "SANDBOX_ALLOWED_ORIGINS: more than %d "
+		    "origins", CFG_MAX_ORIGINS);
+	if (!strlcpy_ok(cfg->origin[cfg->norigins], item, CFG_ORIGIN_MAX))
+		return cfg_fail(errstr, "SANDBOX_ALLOWED_ORIGINS: origin too "
+		    "long: '%.40s...'", item);
+	cfg->norigins++;
+	return ERR_OK;
+}
+
+static enum err
+cfg_add_image(struct cfg *cfg, const char *item, char **errstr)
+{
+	const char *eq = strchr(item, '=');
+	struct cfg_image *im;
+	size_t plen;
+
+	if (cfg->nimages == CFG_MAX_IMAGES)
+		return cfg_fail(errstr, "SANDBOX_IMAGES: more than %d entries",
+		    CFG_MAX_IMAGES);
+	if (eq == NULL)
+		return cfg_fail(errstr, "SANDBOX_IMAGES: '%s' is not pair=image",
+		    item);
+	im = &cfg->image[cfg->nimages];
+	plen = (size_t)(eq - item);
+	if (plen == 0 || plen >= CFG_PAIR_MAX)
+		return cfg_fail(errstr, "SANDBOX_IMAGES: bad tool pair in '%s'",
+		    item);
+	memcpy(im->pair, item, plen);
+	im->pair[plen] = '\0';
+	if (!cfg_valid_chars(im->pair, CFG_PAIR_MAX - 1, "-_.") ||
+	    !cfg_valid_chars(eq + 1, CFG_IMAGE_MAX - 1, "-_./:@"))
+		return cfg_fail(errstr, "SANDBOX_IMAGES: bad characters in '%s'",
+		    item);
+	if (cfg_image_for(cfg, im->pair) != NULL)
+		return cfg_fail(errstr, "SANDBOX_IMAGES: tool pair '%s' given "
+		    "twice", im->pair);
+	(void)strlcpy_ok(im->image, eq + 1, CFG_IMAGE_MAX);
+	cfg->nimages++;
+	return ERR_OK;
+}
+
+static enum err
+cfg_add_proxy(struct cfg *cfg, const char *item, char **errstr)
+{
+	if (cfg->nproxies == CFG_MAX_PROXIES)
+		return cfg_fail(errstr, "SANDBOX_TRUSTED_PROXIES: more than %d "
+		    "entries", CFG_MAX_PROXIES);
+	if (cfg_parse_cidr(item, &cfg->proxy[cfg->nproxies]) != ERR_OK)
+		return cfg_fail(errstr, "SANDBOX_TRUSTED_PROXIES: '%s' is not an "
+		    "IP address or CIDR", item);
+	cfg->nproxies++;
+	return ERR_OK;
+}
+
+static enum err
+cfg_set(struct cfg *cfg, const struct cfg_entry *e, const char *var,
+    const char *v, char **errstr)
+{
+	char *base = (char *)cfg;
+	long long n;
+	bool b;
+
+	switch (e->type) {
+	case CFG_STRING:
+		if (strlen(v) > 4096)
+			return cfg_fail(errstr, "%s: value too long", var);
+		*(char **)(void *)(base + e->off) = xstrdup(v);
+		return ERR_OK;
+	case CFG_INT:
+		if (cfg_parse_int(v, e->min, e->max, &n) != ERR_OK)
+			return cfg_fail(errstr, "%s: '%.40s' is not an integer in "
+			    "%lld..%lld", var, v, e->min, e->max);
+		*(long long *)(void *)(base + e->off) = n;
+		return ERR_OK;
+	case CFG_BOOL:
+		if (cfg_parse_bool(v, &b) != ERR_OK)
+			return cfg_fail(errstr, "%s: '%.40s' is not true or false",
+			    var, v);
+		*(bool *)(void *)(base + e->off) = b;
+		return ERR_OK;
+	}
+	return ERR_INVAL;
+}
+
+static enum err
+cfg_derive(struct cfg *cfg, cfg_getenv_fn get, void *arg, char **errstr)
+{
+	const char *node_env = get("NODE_ENV", arg);
+	enum err r;
+
+	cfg->production = strcmp(cfg->env, "production") == 0 ||
+	    (node_env != NULL && strcmp(node_env, "production") == 0);
+	cfg->development = !cfg->production &&
+	    (strcmp(cfg->env, "development") == 0 ||
+		(node_env != NULL && strcmp(node_env, "development") == 0));
+	if ((r = cfg_split(cfg, cfg->allowed_origins, cfg_add_origin,
+		 errstr)) != ERR_OK ||
+	    (r = cfg_split(cfg, cfg->images, cfg_add_image, errstr)) !=
+		ERR_OK ||
+	    (r = cfg_split(cfg, cfg->trusted_proxies, cfg_add_proxy,
+		 errstr)) != ERR_OK)
+		return r;
+	if (cfg->nimages == 0)
+		return cfg_fail(errstr, "SANDBOX_IMAGES: no tool pair configured");
+	if (strncmp(cfg->docker_socket, "unix://", 7) == 0)
+		memmove(cfg->docker_socket, cfg->docker_socket + 7,
+		    strlen(cfg->docker_socket + 7) + 1);
+	if (cfg->docker_socket[0] != '/')
+		return cfg_fail(errstr, "SANDBOX_DOCKER_SOCKET: '%s' is not a "
+		    "unix socket path", cfg->docker_socket);
+	if (cfg->use_gvisor &&
+	    !cfg_valid_chars(cfg->gvisor_runtime, 63, "-_."))
+		return cfg_fail(errstr, "SANDBOX_GVISOR_RUNTIME: must be 1..63 "
+		    "characters of [A-Za-z0-9._-]");
+	if (cfg->state_file[0] == '\0')
+		return cfg_fail(errstr, "SANDBOX_STATE_FILE: must not be empty");
+	if (cfg->idle_timeout > cfg->max_lifetime)
+		return cfg_fail(errstr, "SANDBOX_IDLE_TIMEOUT: longer than "
+		    "SANDBOX_MAX_LIFETIME");
+	if (cfg->development || cfg->disable_rate_limit) {
+		cfg->sessions_per_hour = 999999;
+		cfg->concurrent_per_ip = 999999;
+		cfg->websockets_per_ip = 999999;
+	}
+	return ERR_OK;
+}
+
+static enum err
+cfg_check_production(const struct cfg *cfg, char **errstr)
+{
+	if (!cfg->production)
+		return ERR_OK;
+	if (!cfg->use_gvisor)
+		return cfg_fail(errstr, "SANDBOX_USE_GVISOR: gVisor is required "
+		    "in production; set SANDBOX_USE_GVISOR=true");
+	if (cfg->api_key[0] == '\0')
+		return cfg_fail(errstr, "SANDBOX_API_KEY: required in "
+		    "production; set a strong API key");
+	if (cfg->norigins == 0)
+		return cfg_fail(errstr, "SANDBOX_ALLOWED_ORIGINS: required in "
+		    "production; set a comma-separated allowlist");
+	if (cfg->disable_rate_limit)
+		return cfg_fail(errstr, "DISABLE_RATE_LIMIT: not allowed in "
+		    "production");
+	return ERR_OK;
+}
+
+enum err
+cfg_load(struct cfg *cfg, cfg_getenv_fn get, void *arg, char **errstr)
+{
+	enum err r = ERR_OK;
+
+	if (errstr != NULL)
+		*errstr = NULL;
+	if (get == NULL)
+		get = cfg_getenv;
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		const char *var = e->env;
+		const char *v = get(e->env, arg);
+
+		if (v == NULL && e->alias != NULL) {
+			var = e->alias;
+			v = get(e->alias, arg);
+		}
+		if (v == NULL) {
+			var = e->env;
+			v = e->def;
+		}
+		if ((r = cfg_set(cfg, e, var, v, errstr)) != ERR_OK)
+			goto out;
+	}
+	if ((r = cfg_derive(cfg, get, arg, errstr)) != ERR_OK)
+		goto out;
+	r = cfg_check_production(cfg, errstr);
+out:
+	if (r != ERR_OK)
+		cfg_release(cfg);
+	return r;
+}
+
+void
+cfg_release(struct cfg *cfg)
+{
+	char *base = (char *)cfg;
+
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		char **sp;
+
+		if (cfg_table[i].type != CFG_STRING)
+			continue;
+		sp = (char **)(void *)(base + cfg_table[i].off);
+		free(*sp);
+		*sp = NULL;
+	}
+}
+
+void
+cfg_print_table(FILE *fp)
+{
+	static const char *const types[] = { "string", "int", "bool" };
+
+	(void)fprintf(fp, "%-30s %-7s %-32s %-14s %s\n", "VARIABLE", "TYPE",
+	    "DEFAULT", "BOUNDS", "MEANING");
+	for (size_t i = 0; i < nitems(cfg_table); i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		char bounds[48] = "-";
+
+		if (e->type == CFG_INT)
+			(void)snprintf(bounds, sizeof(bounds), "%lld..%lld",
+			    e->min, e->max);
+		(void)fprintf(fp, "%-30s %-7s %-32s %-14s %s%s%s\n", e->env,
+		    types[e->type], e->def[0] != '\0' ? e->def : "\"\"",
+		    bounds, e->help, e->alias != NULL ? "; also read from " : "",
+		    e->alias != NULL ? e->alias : "");
+	}
+}
+
+const char *
+cfg_image_for(const struct cfg *cfg, const char *pair)
+{
+	for (size_t i = 0; i < cfg->nimages; i++)
+		if (strcmp(cfg->image[i].pair, pair) == 0)
+			return cfg->image[i].image;
+	return NULL;
+}
+
+bool
+cfg_origin_allowed(const struct cfg *cfg, const char *origin)
+{
+	if (cfg->norigins == 0)
+		return true;
+	if (origin == NULL)
+		return false;
+	for (size_t i = 0; i < cfg->norigins; i++)
+		if (strcmp(cfg->origin[i], origin) == 0)
+			return true;
+	return false;
+}
+
+long long
+cfg_pids_limit(const struct cfg *cfg, bool gvisor)
+{
+	return gvisor ? cfg->pids_limit_gvisor : cfg->pids_limit;
+}

@@ -1,0 +1,459 @@
+/*
+ * engine.c: Docker Engine API calls over the unix socket with libcurl.
+ * Layout: the curl transport, then one function per allow-listed call.
+ */
+#include "compat.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "clock.h"
+#include "engine.h"
+#include "log.h"
+#include "metrics.h"
+
+struct engine {
+	struct engine_transport t;
+	long timeout_ms;
+	char *reply;	/* ENGINE_REPLY_MAX + 1 bytes, reused per call */
+	size_t len;
+	long status;
+};
+
+/* ---- the curl transport ---------------------------------------------- */
+
+struct engine_curl {
+	CURL *curl;
+	char *socket_path;
+};
+
+struct engine_sink {
+	char *buf;
+	size_t cap, len;
+	bool over;
+};
+
+static size_t
+engine_write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct engine_sink *s = arg;
+	size_t n = size * nmemb;
+
+	if (n > s->cap - 1 - s->len) {
+		s->over = true;
+		return 0;	/* makes curl fail with CURLE_WRITE_ERROR */
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	return n;
+}
+
+static enum err
+engine_curl_call(void *ctx, const char *method, const char *path,
+    const char *body, long timeout_ms, long *status, char *reply, size_t cap,
+    size_t *len)
+{
+	struct engine_curl *ec = ctx;
+	struct engine_sink sink = { reply, cap, 0, false };
+	struct curl_slist *hdr = NULL;
+	char url[512];
+	CURLcode rc;
+	enum err r = ERR_UPSTREAM;
+
+	if (snprintf(url, sizeof(url), "http://localhost%s%s", ENGINE_API,
+		path) >= (int)sizeof(url))
+		return ERR_INVAL;
+	curl_easy_reset(ec->curl);
+	(void)curl_easy_setopt(ec->curl, CURLOPT_UNIX_SOCKET_PATH,
+	    ec->socket_path);
+	(void)curl_easy_setopt(ec->curl, CURLOPT_URL, url);
+	(void)curl_easy_setopt(ec->curl, CURLOPT_CUSTOMREQUEST, method);
+	(void)curl_easy_setopt(ec->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	(void)curl_easy_setopt(ec->curl, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(ec->curl, CURLOPT_WRITEFUNCTION,
+	    engine_write_cb);
+	(void)curl_easy_setopt(ec->curl, CURLOPT_WRITEDATA, &sink);
+	if (body != NULL) {
+		hdr = curl_slist_append(NULL, "Content-Type: application/json");
+		if (hdr == NULL)
+			return ERR_NOMEM;
+		(void)curl_easy_setopt(ec->curl, CURLOPT_HTTPHEADER, hdr);
+		(void)curl_easy_setopt(ec->curl, CURLOPT_POSTFIELDS, body);
+	}
+	rc = curl_easy_perform(ec->curl);
+	reply[sink.len] = '\0';
+	*len = sink.len;
+	if (sink.over)
+		r = ERR_TOOBIG;
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		r = ERR_TIMEOUT;
+	else if (rc == CURLE_OK) {
+		(void)curl_easy_getinfo(ec->curl, CURLINFO_RESPONSE_CODE, status);
+		r = ERR_OK;
+	} else
+		log_warnx("engine: %s %s: %s", method, path,
+		    curl_easy_strerror(rc));
+	curl_slist_free_all(hdr);
+	return r;
+}
+
+static void
+engine_curl_free(void *ctx)
+{
+	struct engine_curl *ec = ctx;
+
+	curl_easy_cleanup(ec->curl);
+	free(ec->socket_path);
+	free(ec);
+}
+
+struct engine *
+engine_new(const char *socket_path, long timeout_ms)
+{
+	struct engine_curl *ec = xcalloc(1, sizeof(*ec));
+	struct engine_transport t = { engine_curl_call, engine_curl_free, ec };
+
+	ec->curl = curl_easy_init();
+	if (ec->curl == NULL)
+		fatalx("engine: curl_easy_init failed");
+	ec->socket_path = xstrdup(socket_path);
+	return engine_new_transport(&t, timeout_ms);
+}
+
+struct engine *
+engine_new_transport(const struct engine_transport *t, long timeout_ms)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+
+	e->t = *t;
+	e->timeout_ms = timeout_ms;
+	e->reply = xmalloc(ENGINE_REPLY_MAX + 1);
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->t.free != NULL)
+		e->t.free(e->t.ctx);
+	free(e->reply);
+	free(e);
+}
+
+/* One timed call; the reply lands in e->reply, the status in e->status. */
+static enum err
+engine_call(struct engine *e, enum metrics_op op, const char *method,
+    const char *path, const char *body, long timeout_ms)
+{
+	double t0 = clock_mono();
+	enum err r;
+
+	e->status = 0;
+	e->len = 0;
+	r = e->t.call(e->t.ctx, method, path, body, timeout_ms, &e->status,
+	    e->reply, ENGINE_REPLY_MAX + 1, &e->len);
+	metrics_engine_observe(op, clock_mono() - t0,
+	    r == ERR_OK && e->status < 500);
+	if (r != ERR_OK)
+		log_warnx("engine: %s %s failed: %s", method, path, err_str(r));
+	return r;
+}
+
+/* Log the engine's {"message":...} for an unexpected status. */
+static enum err
+engine_unexpected(struct engine *e, const char *what)
+{
+	json_t *j = json_loadb(e->reply, e->len, 0, NULL);
+	const char *msg = json_string_value(json_object_get(j, "message"));
+
+	log_warnx("engine: %s: status %ld: %.200s", what, e->status,
+	    msg != NULL ? msg : "(no message)");
+	json_decref(j);
+	if (e->status == 404)
+		return ERR_NOTFOUND;
+	if (e->status == 409)
+		return ERR_CONFLICT;
+	return ERR_UPSTREAM;
+}
+
+/* ---- the allow-listed calls ------------------------------------------ */
+
+enum err
+engine_ping(struct engine *e)
+{
+	enum err r = engine_call(e, METRICS_OP_INFO, "GET", "/_ping", NULL,
+	    e->timeout_ms);
+
+	if (r != ERR_OK)
+		return r;
+	return e->status == 200 ? ERR_OK : engine_unexpected(e, "ping");
+}
+
+enum err
+engine_has_runtime(struct engine *e, const char *runtime, bool *has)
+{
+	json_t *j, *rts;
+	enum err r;
+
+	*has = false;
+	r = engine_call(e, METRICS_OP_INFO, "GET", "/info", NULL,
+	    e->timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status != 200)
+		return engine_unexpected(e, "info");
+	j = json_loadb(e->reply, e->len, 0, NULL);
+	rts = json_object_get(j, "Runtimes");
+	*has = json_is_object(rts) && json_object_get(rts, runtime) != NULL;
+	r = j != NULL ? ERR_OK : ERR_UPSTREAM;
+	json_decref(j);
+	return r;
+}
+
+/* Image references reach a URL path: allow only the reference charset. */
+static bool
+engine_valid_ref(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || strchr("-_./:@", c) != NULL))
+			return false;
+	}
+	return true;
+}
+
+enum err
+engine_image_exists(struct engine *e, const char *image, bool *exists)
+{
+	char path[256];
+	enum err r;
+
+	*exists = false;
+	if (!engine_valid_ref(image))
+		return ERR_INVAL;
+	(void)snprintf(path, sizeof(path), "/images/%s/json", image);
+	r = engine_call(e, METRICS_OP_INSPECT, "GET", path, NULL,
+	    e->timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status == 404)
+		return ERR_OK;
+	if (e->status != 200)
+		return engine_unexpected(e, "image inspect");
+	*exists = true;
+	return ERR_OK;
+}
+
+/* The HostConfig of contract.md §5.1 from validated numbers. */
+static json_t *
+engine_host_config(const struct engine_spec *s)
+{
+	char home[96], tmp[64];
+	long long mem = s->memory_mb * 1024 * 1024;
+
+	(void)snprintf(home, sizeof(home),
+	    "rw,nosuid,nodev,size=%lldm,uid=1000,gid=1000,mode=0755",
+	    s->home_mb);
+	(void)snprintf(tmp, sizeof(tmp), "rw,nosuid,nodev,size=%lldm",
+	    s->tmp_mb);
+	return json_pack("{s:s, s:b, s:{s:s, s:s}, s:I, s:I, s:I, s:I, s:I,"
+	    " s:[s], s:[s], s:[{s:s, s:I, s:I}], s:b, s:{s:s}, s:s}",
+	    "NetworkMode", "none",
+	    "ReadonlyRootfs", 1,
+	    "Tmpfs", "/home/toolkata", home, "/tmp", tmp,
+	    "Memory", (json_int_t)mem,
+	    "MemorySwap", (json_int_t)mem,
+	    "CpuPeriod", (json_int_t)100000,
+	    "CpuQuota", (json_int_t)(s->cpu_percent * 1000),
+	    "PidsLimit", (json_int_t)s->pids_limit,
+	    "CapDrop", "ALL",
+	    "SecurityOpt", "no-new-privileges",
+	    "Ulimits", "Name", "nofile", "Soft", (json_int_t)s->nofile,
+	    "Hard", (json_int_t)s->nofile,
+	    "AutoRemove", 0,
+	    "LogConfig", "Type", "none",
+	    "Runtime", s->runtime != NULL ? s->runtime : "runc");
+}
+
+char *
+engine_create_body(const struct engine_spec *s)
+{
+	char env_pair[64], env_life[48];
+	json_t *hc, *body;
+	char *out = NULL;
+
+	if (!id_valid(s->session_id, strlen(s->session_id)) ||
+	    !engine_valid_ref(s->image) || strlen(s->tool_pair) > 32)
+		return NULL;
+	(void)snprintf(env_pair, sizeof(env_pair), "TOOL_PAIR=%s",
+	    s->tool_pair);
+	(void)snprintf(env_life, sizeof(env_life), "TOOLKATA_LIFETIME=%lld",
+	    s->lifetime_s);
+	hc = engine_host_config(s);
+	if (hc == NULL)
+		return NULL;
+	body = json_pack("{s:s, s:[s,s], s:{s:s, s:s, s:s}, s:b, s:b, s:o}",
+	    "Image", s->image,
+	    "Env", env_pair, env_life,
+	    "Labels", "toolkata.session", s->session_id,
+	    "toolkata.tool-pair", s->tool_pair,
+	    "toolkata.expires-at", s->expires_at,
+	    "Tty", 0, "OpenStdin", 0,
+	    "HostConfig", hc);
+	if (body != NULL)
+		out = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(body);
+	return out;
+}
+
+enum err
+engine_create(struct engine *e, const struct engine_spec *s,
+    char id[ENGINE_ID_SIZE])
+{
+	char path[128];
+	char *body = engine_create_body(s);
+	json_t *j = NULL;
+	const char *got;
+	enum err r = ERR_INVAL;
+
+	if (body == NULL)
+		goto out;
+	(void)snprintf(path, sizeof(path), "/containers/create?name=toolkata-%s",
+	    s->session_id);
+	r = engine_call(e, METRICS_OP_CREATE, "POST", path, body,
+	    e->timeout_ms);
+	if (r != ERR_OK)
+		goto out;
+	if (e->status != 201) {
+		r = engine_unexpected(e, "create");
+		goto out;
+	}
+	j = json_loadb(e->reply, e->len, 0, NULL);
+	got = json_string_value(json_object_get(j, "Id"));
+	r = ERR_UPSTREAM;
+	if (got != NULL && id_valid_docker(got))
+		r = strlcpy_ok(id, got, ENGINE_ID_SIZE) ? ERR_OK : ERR_UPSTREAM;
+out:
+	json_decref(j);
+	free(body);
+	return r;
+}
+
+enum err
+engine_start(struct engine *e, const char *id)
+{
+	char path[128];
+	enum err r;
+
+	if (!id_valid_docker(id))
+		return ERR_INVAL;
+	(void)snprintf(path, sizeof(path), "/containers/%s/start", id);
+	r = engine_call(e, METRICS_OP_START, "POST", path, NULL, e->timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status == 204 || e->status == 304)
+		return ERR_OK;
+	return engine_unexpected(e, "start");
+}
+
+enum err
+engine_remove(struct engine *e, const char *id, long timeout_ms)
+{
+	char path[128];
+	enum err r;
+
+	if (!id_valid_docker(id))
+		return ERR_INVAL;
+	(void)snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
+	r = engine_call(e, METRICS_OP_REMOVE, "DELETE", path, NULL, timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status == 204 || e->status == 404)
+		return ERR_OK;
+	/* 409 "removal already in progress": someone else is removing it. */
+	if (e->status == 409)
+		return ERR_OK;
+	return engine_unexpected(e, "remove");
+}
+
+enum err
+engine_inspect(struct engine *e, const char *id, bool *running)
+{
+	char path[128];
+	json_t *j;
+	enum err r;
+
+	*running = false;
+	if (!id_valid_docker(id))
+		return ERR_INVAL;
+	(void)snprintf(path, sizeof(path), "/containers/%s/json", id);
+	r = engine_call(e, METRICS_OP_INSPECT, "GET", path, NULL,
+	    e->timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status != 200)
+		return engine_unexpected(e, "inspect");
+	j = json_loadb(e->reply, e->len, 0, NULL);
+	if (j == NULL)
+		return ERR_UPSTREAM;
+	*running = json_is_true(json_object_get(json_object_get(j, "State"),
+	    "Running"));
+	json_decref(j);
+	return ERR_OK;
+}
+
+/* One element of GET /containers/json; false if it is malformed. */
+static bool
+engine_list_item(json_t *item, struct engine_container *c)
+{
+	const char *id = json_string_value(json_object_get(item, "Id"));
+	const char *state = json_string_value(json_object_get(item, "State"));
+	const char *sess = json_string_value(json_object_get(
+	    json_object_get(item, "Labels"), "toolkata.session"));
+
+	memset(c, 0, sizeof(*c));
+	if (id == NULL || !id_valid_docker(id))
+		return false;
+	(void)strlcpy_ok(c->id, id, sizeof(c->id));
+	if (sess != NULL && id_valid(sess, strlen(sess)))
+		(void)strlcpy_ok(c->session, sess, sizeof(c->session));
+	c->running = state != NULL && strcmp(state, "running") == 0;
+	return true;
+}
+
+enum err
+engine_list(struct engine *e, engine_list_fn fn, void *arg)
+{
+	/* filters={"label":["toolkata.session"]}, URL-encoded. */
+	static const char path[] = "/containers/json?all=1&filters="
+	    "%7B%22label%22%3A%5B%22toolkata.session%22%5D%7D";
+	struct engine_container c;
+	json_t *j, *item;
+	size_t i;
+	enum err r;
+
+	r = engine_call(e, METRICS_OP_LIST, "GET", path, NULL, e->timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status != 200)
+		return engine_unexpected(e, "list");
+	j = json_loadb(e->reply, e->len, 0, NULL);
+	if (!json_is_array(j)) {
+		json_decref(j);
+		return ERR_UPSTREAM;
+	}
+	json_array_foreach(j, i, item) {
+		if (engine_list_item(item, &c))
+			fn(&c, arg);
+	}
+	json_decref(j);
+	return ERR_OK;
+}

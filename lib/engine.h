@@ -1,0 +1,104 @@
+/*
+ * engine.h: the Docker Engine API client, and the only user of libcurl.
+ * The Docker socket is root-equivalent, so this module is a privilege
+ * boundary: it offers only the operations below (there is no generic
+ * "call"), builds every request body from validated fields with jansson,
+ * never from client JSON, checks every id it splices into a path, reads
+ * replies into buffers capped at ENGINE_REPLY_MAX, and bounds every call
+ * with a timeout.  API version 1.41 (Docker 20.10, Debian 12).
+ *
+ * One `struct engine` holds one connection: use one per thread.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include "compat.h"
+
+#include "err.h"
+#include "id.h"
+
+#define ENGINE_API "/v1.41"
+#define ENGINE_REPLY_MAX (1024 * 1024)
+#define ENGINE_ID_SIZE 65
+
+/*
+ * The transport: one HTTP request on the engine socket.  Writes at most
+ * cap bytes of the reply body into reply (NUL-terminated, so cap includes
+ * the NUL) and its length into *len; ERR_TOOBIG when the body did not
+ * fit, ERR_TIMEOUT or ERR_UPSTREAM when the call failed.  Tests replace
+ * it to replay canned replies and inject failures.
+ */
+struct engine_transport {
+	enum err (*call)(void *ctx, const char *method, const char *path,
+	    const char *body, long timeout_ms, long *status, char *reply,
+	    size_t cap, size_t *len);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
+struct engine;
+
+/* A client on the unix socket at path; every call is bounded by
+ * timeout_ms.  Call curl_global_init() once before the first one. */
+struct engine *engine_new(const char *socket_path, long timeout_ms);
+
+/* A client on a caller-provided transport (tests).  Takes ownership. */
+struct engine *engine_new_transport(const struct engine_transport *t,
+    long timeout_ms);
+void engine_free(struct engine *);
+
+/* GET /_ping. */
+enum err engine_ping(struct engine *);
+
+/* What GET /info says: is runtime registered, and host memory. */
+enum err engine_has_runtime(struct engine *, const char *runtime, bool *has);
+
+/* Does the image exist locally (GET /images/<ref>/json)? */
+enum err engine_image_exists(struct engine *, const char *image, bool *exists);
+
+/* Everything a sandbox container is made from; all fields validated by the
+ * caller (cfg bounds, id_valid()). */
+struct engine_spec {
+	const char *image;
+	const char *session_id;
+	const char *tool_pair;
+	const char *expires_at;	/* ISO-8601, for the label */
+	long long lifetime_s;	/* PID 1 ends the container after this */
+	long long memory_mb;
+	long long cpu_percent;
+	long long pids_limit;
+	long long home_mb;
+	long long tmp_mb;
+	long long nofile;
+	const char *runtime;	/* NULL: the engine's default runtime */
+};
+
+/* POST /containers/create?name=toolkata-<session>; the new id in id. */
+enum err engine_create(struct engine *, const struct engine_spec *,
+    char id[ENGINE_ID_SIZE]);
+
+/* POST /containers/<id>/start (304, already running, counts as done). */
+enum err engine_start(struct engine *, const char *id);
+
+/* DELETE /containers/<id>?force=1&v=1 within timeout_ms; a container that
+ * is already gone (404) counts as removed. */
+enum err engine_remove(struct engine *, const char *id, long timeout_ms);
+
+/* GET /containers/<id>/json: running state.  ERR_NOTFOUND when gone. */
+enum err engine_inspect(struct engine *, const char *id, bool *running);
+
+struct engine_container {
+	char id[ENGINE_ID_SIZE];
+	char session[ID_SIZE];	/* label toolkata.session ("" if invalid) */
+	bool running;
+};
+
+/* Every container carrying the toolkata.session label, running or not. */
+typedef void (*engine_list_fn)(const struct engine_container *, void *arg);
+enum err engine_list(struct engine *, engine_list_fn fn, void *arg);
+
+/* Build the create body for spec (exposed for tests and the fuzzer);
+ * the caller frees the string. */
+char *engine_create_body(const struct engine_spec *spec);
+
+#endif /* ENGINE_H */

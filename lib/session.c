@@ -1,0 +1,358 @@
+/*
+ * session.c: create, look up, end and reap sessions.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "id.h"
+#include "log.h"
+#include "metrics.h"
+#include "session.h"
+
+#define SESSION_REAP_MAX 4096	/* rows looked at per pass */
+#define SESSION_KEEP_ENDED_MS (24LL * 3600 * 1000)
+
+ATTR_PRINTF(3, 4) static const char *
+session_msg(char *buf, size_t sz, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sz, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+static void
+session_spec(struct session_ctx *ctx, const struct store_session *s,
+    const char *image, const char *expires, struct engine_spec *spec)
+{
+	const struct cfg *cfg = ctx->cfg;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->image = image;
+	spec->session_id = s->id;
+	spec->tool_pair = s->tool_pair;
+	spec->expires_at = expires;
+	spec->lifetime_s = cfg->max_lifetime;
+	spec->memory_mb = cfg->memory_mb;
+	spec->cpu_percent = cfg->cpu_percent;
+	spec->pids_limit = cfg_pids_limit(cfg, ctx->runtime != NULL);
+	spec->home_mb = cfg->home_size_mb;
+	spec->tmp_mb = cfg->tmp_size_mb;
+	spec->nofile = cfg->nofile;
+	spec->runtime = ctx->runtime;
+}
+
+/* Make and start the container of a reserved session. */
+static enum err
+session_container(struct session_ctx *ctx, struct store_session *s,
+    const char *image)
+{
+	char expires[CLOCK_ISO_SIZE];
+	struct engine_spec spec;
+	enum err r;
+
+	clock_iso(s->expires_at, expires);
+	session_spec(ctx, s, image, expires, &spec);
+	r = engine_create(ctx->engine, &spec, s->container_id);
+	if (r != ERR_OK) {
+		s->container_id[0] = '\0';
+		return r == ERR_INVAL ? ERR_UPSTREAM : r;
+	}
+	r = engine_start(ctx->engine, s->container_id);
+	if (r == ERR_OK)
+		return ERR_OK;
+	(void)engine_remove(ctx->engine, s->container_id,
+	    ctx->cfg->destroy_timeout * 1000);
+	s->container_id[0] = '\0';
+	return r;
+}
+
+enum err
+session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
+    int64_t now_ms, struct store_session *out, enum ratelimit_verdict *verdict,
+    long long *retry_after_s)
+{
+	const struct cfg *cfg = ctx->cfg;
+	struct ratelimit rl = { cfg->sessions_per_hour, cfg->concurrent_per_ip,
+		cfg->websockets_per_ip };
+	const char *image = cfg_image_for(cfg, tool_pair);
+	char msg[128], expires[CLOCK_ISO_SIZE];
+	enum err r;
+
+	*verdict = RATELIMIT_OK;
+	*retry_after_s = 0;
+	if (image == NULL)
+		return ERR_INVAL;
+	memset(out, 0, sizeof(*out));
+	if ((r = id_new(out->id)) != ERR_OK)
+		return r;
+	(void)strlcpy_ok(out->tool_pair, tool_pair, sizeof(out->tool_pair));
+	(void)strlcpy_ok(out->client_ip, ip, sizeof(out->client_ip));
+	out->state = STORE_CREATING;
+	out->created_at = out->last_active = now_ms;
+	out->expires_at = now_ms + cfg->max_lifetime * 1000;
+	out->owner_pid = (long)getpid();
+	r = store_reserve(ctx->store, &rl, out, cfg->idle_timeout * 1000,
+	    verdict, retry_after_s);
+	if (r != ERR_OK)
+		return r;
+	log_setctx(out->id);
+	if ((r = session_container(ctx, out, image)) != ERR_OK) {
+		log_warnx("create failed: %s", err_str(r));
+		(void)store_abandon(ctx->store, out->id);
+		goto out;
+	}
+	if (store_attach(ctx->store, out->id, out->container_id) != ERR_OK) {
+		/* The reaper gave up on us meanwhile: leave nothing behind. */
+		(void)engine_remove(ctx->engine, out->container_id,
+		    cfg->destroy_timeout * 1000);
+		r = ERR_UPSTREAM;
+		goto out;
+	}
+	out->state = STORE_RUNNING;
+	clock_iso(out->expires_at, expires);
+	r = audit_emit(ctx->audit, AUDIT_INFO, "session.created",
+	    session_msg(msg, sizeof(msg), "Session created for tool pair: %s",
+		tool_pair), "sessionId", out->id, "toolPair", tool_pair,
+	    "clientIp", ip, "expiresAt", expires, NULL);
+	if (r != ERR_OK) {
+		(void)session_end(ctx, out->id, "audit_failed", ip, now_ms);
+		goto out;
+	}
+	metrics_session_created();
+	log_info("created container %.12s for %s", out->container_id, ip);
+out:
+	log_setctx(NULL);
+	return r;
+}
+
+int64_t
+session_deadline(const struct cfg *cfg, const struct store_session *s)
+{
+	int64_t idle = s->last_active + cfg->idle_timeout * 1000;
+
+	return idle < s->expires_at ? idle : s->expires_at;
+}
+
+const char *
+session_expiry(const struct cfg *cfg, const struct store_session *s,
+    int64_t now_ms)
+{
+	if (s->state == STORE_ENDED)
+		return NULL;
+	if (now_ms >= s->expires_at)
+		return "lifetime";
+	if (now_ms >= s->last_active + cfg->idle_timeout * 1000)
+		return "idle";
+	return NULL;
+}
+
+static bool
+session_reason_is_expiry(const char *reason)
+{
+	return strcmp(reason, "idle") == 0 || strcmp(reason, "lifetime") == 0;
+}
+
+/* The audit record for a session that has just been ended by us. */
+static enum err
+session_audit_end(struct session_ctx *ctx, const char *id,
+    const char *reason, const char *ip)
+{
+	char msg[128];
+
+	if (session_reason_is_expiry(reason))
+		return audit_emit(ctx->audit, AUDIT_INFO, "session.expired",
+		    session_msg(msg, sizeof(msg), "Session expired (reason: %s)",
+			reason), "sessionId", id, "clientIp", ip, "reason",
+		    reason, NULL);
+	return audit_emit(ctx->audit, AUDIT_INFO, "session.destroyed",
+	    session_msg(msg, sizeof(msg), "Session destroyed (reason: %s)",
+		reason), "sessionId", id, "clientIp", ip, "reason", reason,
+	    NULL);
+}
+
+enum err
+session_end(struct session_ctx *ctx, const char *id, const char *reason,
+    const char *ip, int64_t now_ms)
+{
+	struct store_session s;
+	char msg[160];
+	enum err r;
+
+	r = store_get(ctx->store, id, &s);
+	if (r == ERR_NOTFOUND)
+		return ERR_OK;
+	if (r != ERR_OK)
+		return r;
+	r = store_end(ctx->store, id, reason, now_ms);
+	if (r == ERR_NOTFOUND)
+		return ERR_OK;	/* someone else ended it first */
+	if (r != ERR_OK)
+		return r;
+	metrics_session_ended();
+	if (ip == NULL)
+		ip = s.client_ip;
+	(void)session_audit_end(ctx, id, reason, ip);
+	if (s.container_id[0] == '\0')
+		return ERR_OK;
+	r = engine_remove(ctx->engine, s.container_id,
+	    ctx->cfg->destroy_timeout * 1000);
+	if (r != ERR_OK) {
+		(void)audit_emit(ctx->audit, AUDIT_ERROR, "error.container",
+		    session_msg(msg, sizeof(msg), "Session destroy failed: %s",
+			err_str(r)), "sessionId", id, "clientIp", ip, NULL);
+		return r == ERR_TIMEOUT ? ERR_TIMEOUT : ERR_UPSTREAM;
+	}
+	return ERR_OK;
+}
+
+enum err
+session_lookup(struct session_ctx *ctx, const char *id, int64_t now_ms,
+    const char *ip, struct store_session *out)
+{
+	const char *why;
+	enum err r;
+
+	if ((r = store_get(ctx->store, id, out)) != ERR_OK)
+		return r;
+	if (out->state == STORE_ENDED)
+		return session_reason_is_expiry(out->end_reason) ? ERR_EXPIRED :
+		    ERR_NOTFOUND;
+	if ((why = session_expiry(ctx->cfg, out, now_ms)) == NULL)
+		return ERR_OK;
+	(void)session_end(ctx, id, why, ip, now_ms);
+	return ERR_EXPIRED;
+}
+
+/* ---- the reaper -------------------------------------------------------- */
+
+struct session_rows {
+	struct store_session *row;
+	size_t n, cap;
+};
+
+static void
+session_collect(const struct store_session *s, void *arg)
+{
+	struct session_rows *rows = arg;
+
+	if (rows->n < rows->cap)
+		rows->row[rows->n++] = *s;
+}
+
+static bool
+session_pid_dead(long pid)
+{
+	return pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno == ESRCH);
+}
+
+struct session_seen {
+	struct session_ctx *ctx;
+	struct session_rows *rows;
+	bool *present;		/* per row: its container is listed, running */
+	struct session_reap *rep;
+};
+
+/* A listed container: mark its row as present, or remove it as an orphan. */
+static void
+session_reap_container(const struct engine_container *c, void *arg)
+{
+	struct session_seen *seen = arg;
+	bool live = false;
+
+	for (size_t i = 0; i < seen->rows->n; i++) {
+		const struct store_session *s = &seen->rows->row[i];
+
+		if (strcmp(s->id, c->session) != 0)
+			continue;
+		if (s->state == STORE_CREATING ||
+		    (c->running && strcmp(s->container_id, c->id) == 0)) {
+			seen->present[i] = true;
+			live = true;
+		}
+	}
+	if (live)
+		return;
+	/* A row that ended during this pass may still be live in the store:
+	 * ask again before removing. */
+	if (c->session[0] != '\0' &&
+	    store_is_live(seen->ctx->store, c->session, &live) == ERR_OK && live &&
+	    c->running)
+		return;
+	log_info("reaper: removing container %.12s (session %s)", c->id,
+	    c->session[0] != '\0' ? c->session : "?");
+	if (engine_remove(seen->ctx->engine, c->id,
+		seen->ctx->cfg->destroy_timeout * 1000) == ERR_OK)
+		seen->rep->orphans++;
+	else
+		seen->rep->errors++;
+}
+
+/* First half of a pass: rows that must end whatever the engine says. */
+static void
+session_reap_rows(struct session_ctx *ctx, struct session_rows *rows,
+    int64_t now_ms, struct session_reap *rep)
+{
+	int64_t stale = 2 * ctx->cfg->engine_timeout * 1000 + 5000;
+
+	for (size_t i = 0; i < rows->n; i++) {
+		struct store_session *s = &rows->row[i];
+		const char *why = NULL;
+
+		if (s->state == STORE_CREATING) {
+			if (!session_pid_dead(s->owner_pid) &&
+			    now_ms - s->created_at < stale)
+				continue;
+			why = "abandoned";
+			rep->abandoned++;
+		} else if ((why = session_expiry(ctx->cfg, s, now_ms)) != NULL)
+			rep->expired++;
+		else
+			continue;
+		if (session_end(ctx, s->id, why, NULL, now_ms) != ERR_OK)
+			rep->errors++;
+		s->state = STORE_ENDED;
+	}
+}
+
+enum err
+session_reap(struct session_ctx *ctx, int64_t now_ms, struct session_reap *rep)
+{
+	struct session_rows rows = { NULL, 0, SESSION_REAP_MAX };
+	struct session_seen seen = { ctx, &rows, NULL, rep };
+	enum err r;
+
+	memset(rep, 0, sizeof(*rep));
+	rows.row = xcalloc(rows.cap, sizeof(*rows.row));
+	seen.present = xcalloc(rows.cap, sizeof(bool));
+	/* Rows first, then containers: a container made after the rows were
+	 * read belongs to a row that was already "creating" then. */
+	r = store_each_live(ctx->store, rows.cap, session_collect, &rows);
+	if (r != ERR_OK)
+		goto out;
+	session_reap_rows(ctx, &rows, now_ms, rep);
+	r = engine_list(ctx->engine, session_reap_container, &seen);
+	if (r != ERR_OK)
+		goto out;
+	for (size_t i = 0; i < rows.n; i++) {
+		if (rows.row[i].state != STORE_RUNNING || seen.present[i])
+			continue;
+		log_info("reaper: container of %s is gone", rows.row[i].id);
+		if (session_end(ctx, rows.row[i].id, "container_exited", NULL,
+			now_ms) == ERR_OK)
+			rep->gone++;
+		else
+			rep->errors++;
+	}
+	r = store_purge(ctx->store, now_ms - SESSION_KEEP_ENDED_MS, now_ms);
+out:
+	free(seen.present);
+	free(rows.row);
+	return r;
+}

@@ -1,0 +1,80 @@
+/*
+ * session.h: the session rules, where the store, the engine and the audit
+ * trail meet.  A session is created under the per-IP quota, gets its own
+ * labelled container with every limit of contract.md §5.1, and ends in
+ * exactly one way: its row is marked ended (releasing its quota slot) by
+ * whoever gets there first, then its container is removed.  When removal
+ * fails the reaper finds the labelled container later.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include "compat.h"
+
+#include "audit.h"
+#include "cfg.h"
+#include "engine.h"
+#include "err.h"
+#include "store.h"
+
+struct session_ctx {
+	const struct cfg *cfg;
+	struct store *store;
+	struct engine *engine;
+	struct audit *audit;
+	const char *runtime;	/* gVisor runtime in use, or NULL for runc */
+};
+
+/*
+ * Create a session for ip.  ERR_INVAL: unknown tool pair.  ERR_LIMIT: a
+ * per-IP quota refused (see *verdict, *retry_after_s).  ERR_UPSTREAM /
+ * ERR_TIMEOUT: the engine failed, nothing is left behind and no quota is
+ * used.  ERR_IO: state file or audit log failed.  On ERR_OK *out is the
+ * running session.
+ */
+enum err session_create(struct session_ctx *, const char *tool_pair,
+    const char *ip, int64_t now_ms, struct store_session *out,
+    enum ratelimit_verdict *verdict, long long *retry_after_s);
+
+/*
+ * Look a session up for a client.  ERR_NOTFOUND: no such session (or it
+ * was deleted).  ERR_EXPIRED: it has expired; if it had not been ended yet
+ * it is ended now (lazy expiry, audited as session.expired).
+ */
+enum err session_lookup(struct session_ctx *, const char *id, int64_t now_ms,
+    const char *ip, struct store_session *out);
+
+/*
+ * End a session for reason ("user_request", "idle", "lifetime", ...) and
+ * remove its container within SANDBOX_DESTROY_TIMEOUT.  Ending an unknown
+ * or already ended session is ERR_OK.  ERR_UPSTREAM / ERR_TIMEOUT when the
+ * container could not be removed (the session has ended all the same).
+ */
+enum err session_end(struct session_ctx *, const char *id, const char *reason,
+    const char *ip, int64_t now_ms);
+
+/* Why a live session must end at now_ms ("idle" or "lifetime"), or NULL. */
+const char *session_expiry(const struct cfg *, const struct store_session *,
+    int64_t now_ms);
+
+/* The deadline of a live session: the earlier of idle and lifetime. */
+int64_t session_deadline(const struct cfg *, const struct store_session *);
+
+struct session_reap {
+	unsigned expired;	/* live rows past idle or lifetime */
+	unsigned abandoned;	/* creating rows whose creator died */
+	unsigned gone;		/* rows whose container vanished or exited */
+	unsigned orphans;	/* labelled containers with no live row */
+	unsigned errors;
+};
+
+/*
+ * One reaper pass: expire sessions, give up on reservations whose creator
+ * died or that are older than two engine timeouts, end rows whose
+ * container is gone or has stopped, remove labelled containers that have
+ * no live row, purge ended rows older than a day.
+ */
+enum err session_reap(struct session_ctx *, int64_t now_ms,
+    struct session_reap *rep);
+
+#endif /* SESSION_H */

@@ -1,0 +1,465 @@
+/*
+ * store.c: the SQLite state file.  Every statement is prepared from a
+ * constant string and bound with st_prepare()'s tiny format ('s' text,
+ * 'i' int64), so no client string is ever spliced into SQL.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+#define STORE_BUSY_MS 5000
+#define STORE_KEEP_ENDED_MS (24LL * 3600 * 1000)
+
+struct store {
+	sqlite3 *db;
+};
+
+static const char store_schema[] =
+    "CREATE TABLE IF NOT EXISTS sessions("
+    " id TEXT PRIMARY KEY,"
+    " container_id TEXT NOT NULL DEFAULT '',"
+    " tool_pair TEXT NOT NULL,"
+    " client_ip TEXT NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " last_active INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL DEFAULT 0,"
+    " end_reason TEXT NOT NULL DEFAULT '',"
+    " owner_pid INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS sessions_ip ON sessions(client_ip, state);"
+    "CREATE TABLE IF NOT EXISTS history("
+    " session_id TEXT PRIMARY KEY,"
+    " client_ip TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS history_ip ON history(client_ip, created_at);"
+    "CREATE TABLE IF NOT EXISTS websockets("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " session_id TEXT NOT NULL,"
+    " client_ip TEXT NOT NULL,"
+    " pid INTEGER NOT NULL,"
+    " started_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS websockets_ip ON websockets(client_ip);";
+
+static enum err
+st_fail(struct store *st, const char *what)
+{
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(st->db));
+	return ERR_IO;
+}
+
+/* Prepare sql and bind arguments by fmt: 's' = const char *, 'i' = int64. */
+static sqlite3_stmt *
+st_prepare(struct store *st, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *stmt = NULL;
+	va_list ap;
+	int rc = SQLITE_OK;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		(void)st_fail(st, "prepare");
+		return NULL;
+	}
+	va_start(ap, fmt);
+	for (int i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
+		if (fmt[i] == 's')
+			rc = sqlite3_bind_text(stmt, i + 1,
+			    va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+		else
+			rc = sqlite3_bind_int64(stmt, i + 1,
+			    va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		(void)st_fail(st, "bind");
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
+	return stmt;
+}
+
+/* Step a statement that returns no rows; finalizes it. */
+static enum err
+st_run(struct store *st, sqlite3_stmt *stmt)
+{
+	int rc;
+
+	if (stmt == NULL)
+		return ERR_IO;
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return st_fail(st, "step");
+	return ERR_OK;
+}
+
+/* Step a statement that returns one integer; finalizes it. */
+static enum err
+st_int(struct store *st, sqlite3_stmt *stmt, long long *out)
+{
+	int rc;
+
+	if (stmt == NULL)
+		return ERR_IO;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return st_fail(st, "step");
+	return ERR_OK;
+}
+
+static enum err
+st_exec(struct store *st, const char *sql)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return st_fail(st, sql);
+	return ERR_OK;
+}
+
+struct store *
+store_open(const char *path, char **errstr)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	int rc;
+
+	*errstr = NULL;
+	rc = sqlite3_open_v2(path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;"
+		"PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;",
+		NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(st->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return st;
+fail:
+	if (asprintf(errstr, "cannot open state file '%s': %s", path,
+		st->db != NULL ? sqlite3_errmsg(st->db) : "out of memory") < 0)
+		*errstr = NULL;
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+static enum err
+st_usage(struct store *st, const char *ip, int64_t now_ms, int64_t idle_ms,
+    struct ratelimit_usage *u)
+{
+	sqlite3_stmt *q;
+	long long v = 0;
+	enum err r;
+
+	q = st_prepare(st, "SELECT count(*) FROM history WHERE client_ip=?1 "
+	    "AND created_at>?2", "si", ip, now_ms - RATELIMIT_WINDOW_MS);
+	if ((r = st_int(st, q, &u->in_window)) != ERR_OK)
+		return r;
+	q = st_prepare(st, "SELECT coalesce(min(created_at),0) FROM history "
+	    "WHERE client_ip=?1 AND created_at>?2", "si", ip,
+	    now_ms - RATELIMIT_WINDOW_MS);
+	if ((r = st_int(st, q, &v)) != ERR_OK)
+		return r;
+	u->oldest_ms = v;
+	q = st_prepare(st, "SELECT count(*) FROM sessions WHERE client_ip=?1 "
+	    "AND state<>?2", "si", ip, (int64_t)STORE_ENDED);
+	if ((r = st_int(st, q, &u->live)) != ERR_OK)
+		return r;
+	q = st_prepare(st, "SELECT coalesce(min(min(last_active+?3, "
+	    "expires_at)),0) FROM sessions WHERE client_ip=?1 AND state<>?2",
+	    "sii", ip, (int64_t)STORE_ENDED, idle_ms);
+	if ((r = st_int(st, q, &v)) != ERR_OK)
+		return r;
+	u->next_end_ms = v;
+	return ERR_OK;
+}
+
+enum err
+store_reserve(struct store *st, const struct ratelimit *rl,
+    const struct store_session *s, int64_t idle_ms,
+    enum ratelimit_verdict *verdict, long long *retry_after_s)
+{
+	struct ratelimit_usage u;
+	enum err r;
+
+	*verdict = RATELIMIT_OK;
+	*retry_after_s = 0;
+	if ((r = st_exec(st, "BEGIN IMMEDIATE")) != ERR_OK)
+		return r;
+	if ((r = st_usage(st, s->client_ip, s->created_at, idle_ms, &u)) !=
+	    ERR_OK)
+		goto out;
+	*verdict = ratelimit_session(rl, &u, s->created_at, retry_after_s);
+	if (*verdict != RATELIMIT_OK) {
+		r = ERR_LIMIT;
+		goto out;
+	}
+	r = st_run(st, st_prepare(st, "INSERT INTO sessions(id, tool_pair, "
+	    "client_ip, state, created_at, last_active, expires_at, "
+	    "owner_pid) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)", "sssiiii",
+	    s->id, s->tool_pair, s->client_ip, (int64_t)STORE_CREATING,
+	    s->created_at, s->expires_at, (int64_t)s->owner_pid));
+	if (r != ERR_OK)
+		goto out;
+	r = st_run(st, st_prepare(st, "INSERT INTO history VALUES(?1, ?2, ?3)",
+	    "ssi", s->id, s->client_ip, s->created_at));
+out:
+	if (r == ERR_OK)
+		return st_exec(st, "COMMIT");
+	(void)st_exec(st, "ROLLBACK");
+	return r;
+}
+
+enum err
+store_attach(struct store *st, const char *id, const char *container_id)
+{
+	enum err r;
+
+	r = st_run(st, st_prepare(st, "UPDATE sessions SET state=?3, "
+	    "container_id=?2 WHERE id=?1 AND state=?4", "ssii", id,
+	    container_id, (int64_t)STORE_RUNNING, (int64_t)STORE_CREATING));
+	if (r != ERR_OK)
+		return r;
+	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOTFOUND;
+}
+
+enum err
+store_abandon(struct store *st, const char *id)
+{
+	enum err r;
+
+	if ((r = st_exec(st, "BEGIN IMMEDIATE")) != ERR_OK)
+		return r;
+	r = st_run(st, st_prepare(st, "DELETE FROM sessions WHERE id=?1", "s",
+	    id));
+	if (r == ERR_OK)
+		r = st_run(st, st_prepare(st, "DELETE FROM history WHERE "
+		    "session_id=?1", "s", id));
+	if (r == ERR_OK)
+		return st_exec(st, "COMMIT");
+	(void)st_exec(st, "ROLLBACK");
+	return r;
+}
+
+#define ST_COLUMNS                                                           \
+	"id, container_id, tool_pair, client_ip, state, created_at, "        \
+	"last_active, expires_at, ended_at, end_reason, owner_pid"
+
+static void
+st_copy(char *dst, size_t dstsz, sqlite3_stmt *q, int col)
+{
+	const unsigned char *t = sqlite3_column_text(q, col);
+
+	(void)strlcpy_ok(dst, t != NULL ? (const char *)t : "", dstsz);
+}
+
+static void
+st_row(sqlite3_stmt *q, struct store_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	st_copy(s->id, sizeof(s->id), q, 0);
+	st_copy(s->container_id, sizeof(s->container_id), q, 1);
+	st_copy(s->tool_pair, sizeof(s->tool_pair), q, 2);
+	st_copy(s->client_ip, sizeof(s->client_ip), q, 3);
+	s->state = (enum store_state)sqlite3_column_int(q, 4);
+	s->created_at = sqlite3_column_int64(q, 5);
+	s->last_active = sqlite3_column_int64(q, 6);
+	s->expires_at = sqlite3_column_int64(q, 7);
+	s->ended_at = sqlite3_column_int64(q, 8);
+	st_copy(s->end_reason, sizeof(s->end_reason), q, 9);
+	s->owner_pid = (long)sqlite3_column_int64(q, 10);
+}
+
+enum err
+store_get(struct store *st, const char *id, struct store_session *out)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	q = st_prepare(st, "SELECT " ST_COLUMNS " FROM sessions WHERE id=?1",
+	    "s", id);
+	if (q == NULL)
+		return ERR_IO;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		st_row(q, out);
+	sqlite3_finalize(q);
+	if (rc == SQLITE_ROW)
+		return ERR_OK;
+	if (rc == SQLITE_DONE)
+		return ERR_NOTFOUND;
+	return st_fail(st, "get");
+}
+
+enum err
+store_end(struct store *st, const char *id, const char *reason,
+    int64_t now_ms)
+{
+	enum err r;
+
+	r = st_run(st, st_prepare(st, "UPDATE sessions SET state=?2, "
+	    "ended_at=?3, end_reason=?4 WHERE id=?1 AND state<>?2", "siis",
+	    id, (int64_t)STORE_ENDED, now_ms, reason));
+	if (r != ERR_OK)
+		return r;
+	/* A session's WebSockets end with it. */
+	if (sqlite3_changes(st->db) != 1)
+		return ERR_NOTFOUND;
+	return st_run(st, st_prepare(st, "DELETE FROM websockets WHERE "
+	    "session_id=?1", "s", id));
+}
+
+enum err
+store_touch(struct store *st, const char *id, int64_t now_ms)
+{
+	return st_run(st, st_prepare(st, "UPDATE sessions SET last_active=?2 "
+	    "WHERE id=?1 AND state=?3 AND last_active<?2", "sii", id, now_ms,
+	    (int64_t)STORE_RUNNING));
+}
+
+enum err
+store_count_live(struct store *st, long long *n)
+{
+	return st_int(st, st_prepare(st, "SELECT count(*) FROM sessions WHERE "
+	    "state<>?1", "i", (int64_t)STORE_ENDED), n);
+}
+
+enum err
+store_is_live(struct store *st, const char *id, bool *live)
+{
+	long long n = 0;
+	enum err r;
+
+	r = st_int(st, st_prepare(st, "SELECT count(*) FROM sessions WHERE "
+	    "id=?1 AND state<>?2", "si", id, (int64_t)STORE_ENDED), &n);
+	*live = n > 0;
+	return r;
+}
+
+enum err
+store_each_live(struct store *st, size_t max, store_each_fn fn, void *arg)
+{
+	struct store_session s;
+	sqlite3_stmt *q;
+	int rc;
+
+	q = st_prepare(st, "SELECT " ST_COLUMNS " FROM sessions WHERE "
+	    "state<>?1 ORDER BY created_at LIMIT ?2", "ii",
+	    (int64_t)STORE_ENDED, (int64_t)max);
+	if (q == NULL)
+		return ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		st_row(q, &s);
+		fn(&s, arg);
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? ERR_OK : st_fail(st, "each");
+}
+
+enum err
+store_purge(struct store *st, int64_t before_ms, int64_t now_ms)
+{
+	enum err r;
+
+	r = st_run(st, st_prepare(st, "DELETE FROM sessions WHERE state=?1 "
+	    "AND ended_at<?2", "ii", (int64_t)STORE_ENDED, before_ms));
+	if (r != ERR_OK)
+		return r;
+	return st_run(st, st_prepare(st, "DELETE FROM history WHERE "
+	    "created_at<=?1", "i", now_ms - RATELIMIT_WINDOW_MS));
+}
+
+/* Drop registrations whose relay process no longer exists.
+ * XXX: pid reuse could keep a dead slot alive until the new owner exits;
+ * pair the pid with its start time if that ever matters. */
+static enum err
+st_ws_sweep(struct store *st)
+{
+	sqlite3_stmt *q;
+	long long dead[64];
+	size_t ndead = 0;
+	int rc;
+	enum err r = ERR_OK;
+
+	q = st_prepare(st, "SELECT id, pid FROM websockets", "");
+	if (q == NULL)
+		return ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && ndead < nitems(dead)) {
+		long pid = (long)sqlite3_column_int64(q, 1);
+
+		if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno == ESRCH))
+			dead[ndead++] = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
+	for (size_t i = 0; i < ndead && r == ERR_OK; i++)
+		r = store_ws_unregister(st, dead[i]);
+	return r;
+}
+
+enum err
+store_ws_count(struct store *st, const char *ip, long long *n)
+{
+	enum err r;
+
+	*n = 0;
+	if ((r = st_ws_sweep(st)) != ERR_OK)
+		return r;
+	return st_int(st, st_prepare(st, "SELECT count(*) FROM websockets "
+	    "WHERE client_ip=?1", "s", ip), n);
+}
+
+enum err
+store_ws_register(struct store *st, const struct ratelimit *rl,
+    const char *id, const char *ip, long pid, int64_t now_ms,
+    long long *wsid)
+{
+	long long open_ws = 0;
+	enum err r;
+
+	if ((r = st_exec(st, "BEGIN IMMEDIATE")) != ERR_OK)
+		return r;
+	if ((r = store_ws_count(st, ip, &open_ws)) != ERR_OK)
+		goto out;
+	if (!ratelimit_websocket(rl, open_ws)) {
+		r = ERR_LIMIT;
+		goto out;
+	}
+	r = st_run(st, st_prepare(st, "INSERT INTO websockets(session_id, "
+	    "client_ip, pid, started_at) VALUES(?1, ?2, ?3, ?4)", "ssii", id,
+	    ip, (int64_t)pid, now_ms));
+	if (r == ERR_OK)
+		*wsid = sqlite3_last_insert_rowid(st->db);
+out:
+	if (r == ERR_OK)
+		return st_exec(st, "COMMIT");
+	(void)st_exec(st, "ROLLBACK");
+	return r;
+}
+
+enum err
+store_ws_unregister(struct store *st, long long wsid)
+{
+	return st_run(st, st_prepare(st, "DELETE FROM websockets WHERE id=?1",
+	    "i", (int64_t)wsid));
+}

@@ -1,0 +1,105 @@
+/*
+ * store.h: all shared state in one SQLite file (WAL, busy timeout), used by
+ * every toolkata-api thread, every CGI run and every relay.  One
+ * `struct store` is one connection: never share it between threads.
+ *
+ * A session row goes creating -> running -> ended.  "ended" rows stay for a
+ * day so that a late GET can say Expired rather than NotFound; they no
+ * longer count against any quota.  Times are milliseconds since the epoch.
+ * Quota checks and their bookkeeping happen in one IMMEDIATE transaction.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include "compat.h"
+
+#include "access.h"
+#include "cfg.h"
+#include "err.h"
+#include "id.h"
+#include "ratelimit.h"
+
+enum store_state { STORE_CREATING, STORE_RUNNING, STORE_ENDED };
+
+struct store_session {
+	char id[ID_SIZE];
+	char container_id[65];	/* "" until the container exists */
+	char tool_pair[CFG_PAIR_MAX];
+	char client_ip[ACCESS_IP_SIZE];
+	enum store_state state;
+	int64_t created_at;
+	int64_t last_active;
+	int64_t expires_at;	/* created_at + max lifetime */
+	int64_t ended_at;	/* 0 while live */
+	char end_reason[32];	/* "" while live */
+	long owner_pid;		/* process that reserved it (creating) */
+};
+
+struct store;
+
+/* Open (creating if needed) the state file.  NULL on error, with an
+ * allocated *errstr the caller frees. */
+struct store *store_open(const char *path, char **errstr);
+void store_close(struct store *);
+
+/*
+ * Reserve a session for ip: check the hourly and concurrent limits, and if
+ * they allow it insert the row (state creating) and its history entry, all
+ * in one transaction.  *verdict says which limit refused (ERR_LIMIT) and
+ * *retry_after_s when.  idle_ms is used to compute when the IP's earliest
+ * live session will end.
+ */
+enum err store_reserve(struct store *, const struct ratelimit *,
+    const struct store_session *s, int64_t idle_ms,
+    enum ratelimit_verdict *verdict, long long *retry_after_s);
+
+/* creating -> running with its container.  ERR_NOTFOUND when the row is
+ * gone or no longer creating (the reaper gave up on it). */
+enum err store_attach(struct store *, const char *id,
+    const char *container_id);
+
+/* Forget a reservation whose container could not be made: the session and
+ * its history entry go, so a failed create costs no quota. */
+enum err store_abandon(struct store *, const char *id);
+
+/* Read one session row.  ERR_NOTFOUND when there is none. */
+enum err store_get(struct store *, const char *id, struct store_session *out);
+
+/* Mark a live session ended with reason.  ERR_NOTFOUND when there is no
+ * live row (already ended, or never existed): exactly one caller wins. */
+enum err store_end(struct store *, const char *id, const char *reason,
+    int64_t now_ms);
+
+/* Refresh the idle timer of a running session (no-op otherwise). */
+enum err store_touch(struct store *, const char *id, int64_t now_ms);
+
+/* Number of sessions that have not ended. */
+enum err store_count_live(struct store *, long long *n);
+
+/* Call fn for every session that has not ended, oldest first.  fn must
+ * not use the same store.  At most max rows. */
+typedef void (*store_each_fn)(const struct store_session *, void *arg);
+enum err store_each_live(struct store *, size_t max, store_each_fn fn,
+    void *arg);
+
+/* True when a live (not ended) row exists for id. */
+enum err store_is_live(struct store *, const char *id, bool *live);
+
+/* Delete ended rows older than before_ms and history older than 1 h. */
+enum err store_purge(struct store *, int64_t before_ms, int64_t now_ms);
+
+/*
+ * Register an open WebSocket of pid for session id from ip, under the
+ * per-IP WebSocket limit, in one transaction.  Registrations whose process
+ * is gone (kill(pid, 0) says ESRCH) are dropped first, so a killed relay
+ * never keeps a slot.  *wsid identifies the registration.
+ */
+enum err store_ws_register(struct store *, const struct ratelimit *,
+    const char *id, const char *ip, long pid, int64_t now_ms,
+    long long *wsid);
+enum err store_ws_unregister(struct store *, long long wsid);
+
+/* Open WebSockets of ip whose process is alive (stale ones are dropped). */
+enum err store_ws_count(struct store *, const char *ip, long long *n);
+
+#endif /* STORE_H */
