@@ -98,6 +98,9 @@ static const struct cfg_entry cfg_table[] = {
 	    "seconds allowed for removing a container"),
 	S(audit_log, "SANDBOX_AUDIT_LOG", NULL, "-",
 	    "audit log file (JSON lines); - for stderr"),
+	S(instance, "SANDBOX_INSTANCE", NULL, "default",
+	    "name of this stack; its containers carry toolkata.instance=NAME "
+	    "and its reaper touches no other"),
 	B(verbose, "SANDBOX_VERBOSE", "false",
 	    "log debug lines"),
 };
@@ -362,6 +365,9 @@ cfg_derive(struct cfg *cfg, cfg_getenv_fn get, void *arg, char **errstr)
 	    !cfg_valid_chars(cfg->gvisor_runtime, 63, "-_."))
 		return cfg_fail(errstr, "SANDBOX_GVISOR_RUNTIME: must be 1..63 "
 		    "characters of [A-Za-z0-9._-]");
+	if (!cfg_valid_chars(cfg->instance, 32, "-"))
+		return cfg_fail(errstr, "SANDBOX_INSTANCE: must be 1..32 "
+		    "characters of [A-Za-z0-9-]");
 	if (cfg->state_file[0] == '\0')
 		return cfg_fail(errstr, "SANDBOX_STATE_FILE: must not be empty");
 	if (cfg->idle_timeout > cfg->max_lifetime)

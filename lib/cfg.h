@@ -67,6 +67,7 @@ struct cfg {
 	long long engine_timeout;
 	long long destroy_timeout;
 	char *audit_log;
+	char *instance;
 	bool verbose;
 
 	/* Derived by cfg_load(). */

@@ -230,6 +230,22 @@ engine_valid_ref(const char *s)
 	return true;
 }
 
+/* Instance names reach a label filter in a URL: [A-Za-z0-9-]{1,32}. */
+static bool
+engine_valid_instance(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+			s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+			s[i] == '-'))
+			return false;
+	return true;
+}
+
 enum err
 engine_image_exists(struct engine *e, const char *image, bool *exists)
 {
@@ -265,7 +281,7 @@ engine_host_config(const struct engine_spec *s)
 	(void)snprintf(tmp, sizeof(tmp), "rw,nosuid,nodev,size=%lldm",
 	    s->tmp_mb);
 	return json_pack("{s:s, s:b, s:{s:s, s:s}, s:I, s:I, s:I, s:I, s:I,"
-	    " s:[s], s:[s], s:[{s:s, s:I, s:I}], s:b, s:{s:s}, s:s}",
+	    " s:I, s:[s], s:[s], s:[{s:s, s:I, s:I}], s:b, s:{s:s}, s:s}",
 	    "NetworkMode", "none",
 	    "ReadonlyRootfs", 1,
 	    "Tmpfs", "/home/toolkata", home, "/tmp", tmp,
@@ -274,6 +290,9 @@ engine_host_config(const struct engine_spec *s)
 	    "CpuPeriod", (json_int_t)100000,
 	    "CpuQuota", (json_int_t)(s->cpu_percent * 1000),
 	    "PidsLimit", (json_int_t)s->pids_limit,
+	    /* /dev/shm is writable and counts against Memory: keep it as
+	     * small as /tmp. */
+	    "ShmSize", (json_int_t)(s->tmp_mb * 1024 * 1024),
 	    "CapDrop", "ALL",
 	    "SecurityOpt", "no-new-privileges",
 	    "Ulimits", "Name", "nofile", "Soft", (json_int_t)s->nofile,
@@ -291,7 +310,8 @@ engine_create_body(const struct engine_spec *s)
 	char *out = NULL;
 
 	if (!id_valid(s->session_id, strlen(s->session_id)) ||
-	    !engine_valid_ref(s->image) || strlen(s->tool_pair) > 32)
+	    !engine_valid_ref(s->image) || strlen(s->tool_pair) > 32 ||
+	    !engine_valid_instance(s->instance))
 		return NULL;
 	(void)snprintf(env_pair, sizeof(env_pair), "TOOL_PAIR=%s",
 	    s->tool_pair);
@@ -300,10 +320,11 @@ engine_create_body(const struct engine_spec *s)
 	hc = engine_host_config(s);
 	if (hc == NULL)
 		return NULL;
-	body = json_pack("{s:s, s:[s,s], s:{s:s, s:s, s:s}, s:b, s:b, s:o}",
+	body = json_pack("{s:s, s:[s,s], s:{s:s, s:s, s:s, s:s}, s:b, s:b, s:o}",
 	    "Image", s->image,
 	    "Env", env_pair, env_life,
 	    "Labels", "toolkata.session", s->session_id,
+	    "toolkata.instance", s->instance,
 	    "toolkata.tool-pair", s->tool_pair,
 	    "toolkata.expires-at", s->expires_at,
 	    "Tty", 0, "OpenStdin", 0,
@@ -430,16 +451,22 @@ engine_list_item(json_t *item, struct engine_container *c)
 }
 
 enum err
-engine_list(struct engine *e, engine_list_fn fn, void *arg)
+engine_list(struct engine *e, const char *instance, engine_list_fn fn,
+    void *arg)
 {
-	/* filters={"label":["toolkata.session"]}, URL-encoded. */
-	static const char path[] = "/containers/json?all=1&filters="
-	    "%7B%22label%22%3A%5B%22toolkata.session%22%5D%7D";
 	struct engine_container c;
 	json_t *j, *item;
+	char path[256];
 	size_t i;
 	enum err r;
 
+	if (!engine_valid_instance(instance))
+		return ERR_INVAL;
+	/* filters={"label":["toolkata.session","toolkata.instance=<i>"]},
+	 * URL-encoded; the instance is [A-Za-z0-9-] and needs no escaping. */
+	(void)snprintf(path, sizeof(path), "/containers/json?all=1&filters="
+	    "%%7B%%22label%%22%%3A%%5B%%22toolkata.session%%22%%2C%%22"
+	    "toolkata.instance%%3D%s%%22%%5D%%7D", instance);
 	r = engine_call(e, METRICS_OP_LIST, "GET", path, NULL, e->timeout_ms);
 	if (r != ERR_OK)
 		return r;

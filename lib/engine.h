@@ -62,6 +62,7 @@ struct engine_spec {
 	const char *image;
 	const char *session_id;
 	const char *tool_pair;
+	const char *instance;	/* SANDBOX_INSTANCE, for the label */
 	const char *expires_at;	/* ISO-8601, for the label */
 	long long lifetime_s;	/* PID 1 ends the container after this */
 	long long memory_mb;
@@ -93,9 +94,11 @@ struct engine_container {
 	bool running;
 };
 
-/* Every container carrying the toolkata.session label, running or not. */
+/* Every container of instance (label toolkata.instance) that carries a
+ * toolkata.session label, running or not. */
 typedef void (*engine_list_fn)(const struct engine_container *, void *arg);
-enum err engine_list(struct engine *, engine_list_fn fn, void *arg);
+enum err engine_list(struct engine *, const char *instance,
+    engine_list_fn fn, void *arg);
 
 /* Build the create body for spec (exposed for tests and the fuzzer);
  * the caller frees the string. */

@@ -37,6 +37,7 @@ session_spec(struct session_ctx *ctx, const struct store_session *s,
 	spec->image = image;
 	spec->session_id = s->id;
 	spec->tool_pair = s->tool_pair;
+	spec->instance = cfg->instance;
 	spec->expires_at = expires;
 	spec->lifetime_s = cfg->max_lifetime;
 	spec->memory_mb = cfg->memory_mb;
@@ -337,7 +338,8 @@ session_reap(struct session_ctx *ctx, int64_t now_ms, struct session_reap *rep)
 	if (r != ERR_OK)
 		goto out;
 	session_reap_rows(ctx, &rows, now_ms, rep);
-	r = engine_list(ctx->engine, session_reap_container, &seen);
+	r = engine_list(ctx->engine, ctx->cfg->instance, session_reap_container,
+	    &seen);
 	if (r != ERR_OK)
 		goto out;
 	for (size_t i = 0; i < rows.n; i++) {
