@@ -51,7 +51,7 @@ LIB_SRC := lib/log.c lib/clock.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c
 	lib/store.c lib/audit.c lib/engine.c lib/metrics.c lib/session.c
 LIB_OBJ := $(LIB_SRC:.c=.o)
 
-API_SRC := fcgi/main.c fcgi/req.c fcgi/reply.c fcgi/route.c \
+API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c \
 	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
 	fcgi/reaper.c
 API_OBJ := $(API_SRC:.c=.o)
@@ -80,7 +80,7 @@ bin/toolkata-api: $(API_OBJ) lib/libcore.a
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(API_OBJ) lib/libcore.a -lfcgi $(LIBS)
 
-check/%: check/%.c check/util.h lib/libcore.a
+check/%: check/%.c check/*.h lib/libcore.a $(filter-out fcgi/main.o,$(API_OBJ))
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi -o $@ $< \
 	    $(filter-out fcgi/main.o,$(API_OBJ)) lib/libcore.a -lfcgi $(LIBS) \
 	    $(CHECK_LIBS)

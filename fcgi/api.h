@@ -115,7 +115,7 @@ void reaper_join(struct reaper *);
 /* One reaper pass with a worker's context; logs what it did. */
 enum err reaper_pass(struct api *);
 
-/* main.c: open a worker's store and engine (fatal on failure). */
+/* api.c: open a worker's store and engine (fatal on failure). */
 void api_init(struct api *, const struct cfg *, struct audit *);
 void api_release(struct api *);
 

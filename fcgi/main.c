@@ -61,31 +61,6 @@ api_on_signal(int sig ATTR_UNUSED)
 		(void)shutdown(api_listen_fd, SHUT_RDWR);
 }
 
-void
-api_init(struct api *api, const struct cfg *cfg, struct audit *audit)
-{
-	char *errstr = NULL;
-
-	memset(api, 0, sizeof(*api));
-	api->cfg = cfg;
-	api->sess.cfg = cfg;
-	api->sess.audit = audit;
-	api->sess.store = store_open(cfg->state_file, &errstr);
-	if (api->sess.store == NULL)
-		fatalx("SANDBOX_STATE_FILE: %s", errstr != NULL ? errstr : "?");
-	api->sess.engine = engine_new(cfg->docker_socket,
-	    cfg->engine_timeout * 1000);
-}
-
-void
-api_release(struct api *api)
-{
-	store_close(api->sess.store);
-	engine_free(api->sess.engine);
-	api->sess.store = NULL;
-	api->sess.engine = NULL;
-}
-
 /* Create the state file's folder if it is missing (one level). */
 static void
 api_state_dir(const struct cfg *cfg)

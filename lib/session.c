@@ -3,8 +3,6 @@
  */
 #include "compat.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -247,12 +245,6 @@ session_collect(const struct store_session *s, void *arg)
 		rows->row[rows->n++] = *s;
 }
 
-static bool
-session_pid_dead(long pid)
-{
-	return pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno == ESRCH);
-}
-
 struct session_seen {
 	struct session_ctx *ctx;
 	struct session_rows *rows;
@@ -280,11 +272,10 @@ session_reap_container(const struct engine_container *c, void *arg)
 	}
 	if (live)
 		return;
-	/* A row that ended during this pass may still be live in the store:
-	 * ask again before removing. */
+	/* The row may have been reserved after the rows were read (a create
+	 * in flight, its container not started yet): ask the store again. */
 	if (c->session[0] != '\0' &&
-	    store_is_live(seen->ctx->store, c->session, &live) == ERR_OK && live &&
-	    c->running)
+	    store_is_live(seen->ctx->store, c->session, &live) == ERR_OK && live)
 		return;
 	log_info("reaper: removing container %.12s (session %s)", c->id,
 	    c->session[0] != '\0' ? c->session : "?");
@@ -307,7 +298,7 @@ session_reap_rows(struct session_ctx *ctx, struct session_rows *rows,
 		const char *why = NULL;
 
 		if (s->state == STORE_CREATING) {
-			if (!session_pid_dead(s->owner_pid) &&
+			if (store_pid_alive(s->owner_pid) &&
 			    now_ms - s->created_at < stale)
 				continue;
 			why = "abandoned";

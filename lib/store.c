@@ -6,6 +6,8 @@
 #include "compat.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -390,6 +392,30 @@ store_purge(struct store *st, int64_t before_ms, int64_t now_ms)
 	    "created_at<=?1", "i", now_ms - RATELIMIT_WINDOW_MS));
 }
 
+bool
+store_pid_alive(long pid)
+{
+	char path[64], buf[512], *rp;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return false;
+	if (kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+		return false;
+	/* A zombie has exited; its parent just has not reaped it yet. */
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	return rp == NULL || rp[1] == '\0' || rp[2] != 'Z';
+}
+
 /* Drop registrations whose relay process no longer exists.
  * XXX: pid reuse could keep a dead slot alive until the new owner exits;
  * pair the pid with its start time if that ever matters. */
@@ -408,7 +434,7 @@ st_ws_sweep(struct store *st)
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && ndead < nitems(dead)) {
 		long pid = (long)sqlite3_column_int64(q, 1);
 
-		if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno == ESRCH))
+		if (!store_pid_alive(pid))
 			dead[ndead++] = sqlite3_column_int64(q, 0);
 	}
 	sqlite3_finalize(q);

@@ -91,13 +91,17 @@ enum err store_purge(struct store *, int64_t before_ms, int64_t now_ms);
 /*
  * Register an open WebSocket of pid for session id from ip, under the
  * per-IP WebSocket limit, in one transaction.  Registrations whose process
- * is gone (kill(pid, 0) says ESRCH) are dropped first, so a killed relay
+ * is gone (store_pid_alive()) are dropped first, so a killed relay
  * never keeps a slot.  *wsid identifies the registration.
  */
 enum err store_ws_register(struct store *, const struct ratelimit *,
     const char *id, const char *ip, long pid, int64_t now_ms,
     long long *wsid);
 enum err store_ws_unregister(struct store *, long long wsid);
+
+/* Is the process pid still running (a zombie is not)?  How the store
+ * judges the owner of a reservation or a WebSocket registration. */
+bool store_pid_alive(long pid);
 
 /* Open WebSockets of ip whose process is alive (stale ones are dropped). */
 enum err store_ws_count(struct store *, const char *ip, long long *n);
