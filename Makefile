@@ -88,10 +88,15 @@ check/%: check/%.c check/*.h lib/libcore.a $(filter-out fcgi/main.o,$(API_OBJ))
 image:
 	@./docker/build.sh
 
-run: all image
+run: deps all image
 	@./deploy/run-local.sh
 
-check: all $(UNIT) $(ITEST)
+stop:
+	@./deploy/stop-local.sh
+
+check: deps all image $(UNIT) $(ITEST)
+	@caddy validate --config caddy/Caddyfile.local --adapter caddyfile \
+	    >/dev/null 2>&1 || { echo "caddy validate failed"; exit 1; }
 	@./check/run.sh $(UNIT) -- $(ITEST)
 
 unit: all $(UNIT)

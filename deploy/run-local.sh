@@ -1,0 +1,47 @@
+#!/bin/sh
+# run-local.sh: `make run`.  Brings up the local stack: dockerd (if none
+# answers), toolkata-api as a FastCGI daemon and Caddy on
+# http://localhost:$TOOLKATA_HTTP_PORT (8080).  State, logs and pidfiles go
+# to ./run/ (or $TOOLKATA_RUN_DIR).  Restarts what an earlier `make run`
+# left running; `make stop` stops it by the recorded pids.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+run=${TOOLKATA_RUN_DIR:-$top/run}
+port=${TOOLKATA_HTTP_PORT:-8080}
+
+mkdir -p "$run"
+"$top/docker/dockerd-up.sh"
+"$top/deploy/stop-local.sh" >/dev/null 2>&1 || true
+
+export SANDBOX_LISTEN="$run/api.sock"
+export SANDBOX_STATE_FILE="$run/state.db"
+export SANDBOX_AUDIT_LOG="$run/audit.log"
+export SANDBOX_INSTANCE="${SANDBOX_INSTANCE:-local}"
+export TOOLKATA_API_SOCK="$run/api.sock"
+export TOOLKATA_HTTP_PORT="$port"
+export TOOLKATA_CADDY_LOG="$run/caddy-access.log"
+export XDG_DATA_HOME="$run/caddy" XDG_CONFIG_HOME="$run/caddy"
+
+nohup "$top/bin/toolkata-api" >>"$run/api.log" 2>&1 </dev/null &
+echo $! >"$run/api.pid"
+nohup caddy run --config "$top/caddy/Caddyfile.local" --adapter caddyfile \
+	>>"$run/caddy.log" 2>&1 </dev/null &
+echo $! >"$run/caddy.pid"
+
+i=0
+until curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ "$i" -gt 100 ]; then
+		echo "run: the stack did not come up; see $run/api.log and" \
+		    "$run/caddy.log" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
+cat <<MSG
+toolkata sandbox is up:  http://localhost:$port/
+  health:   curl http://localhost:$port/health
+  session:  curl -X POST -d '{"toolPair":"jj-git"}' http://localhost:$port/api/v1/sessions
+  logs:     $run/api.log  $run/audit.log  $run/caddy.log
+  stop:     make stop
+MSG
