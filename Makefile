@@ -63,8 +63,8 @@ ITEST := check/check_api
 
 BINS := bin/toolkata-api
 
-.PHONY: all deps image run stop check unit itest lint fuzz bench clean \
-	format-check
+.PHONY: all deps image run stop check unit itest lint fuzz fuzz-regress \
+	bench clean format-check
 all: $(BINS) lib/libcore.a
 
 deps:
@@ -84,6 +84,30 @@ check/%: check/%.c check/*.h lib/libcore.a $(filter-out fcgi/main.o,$(API_OBJ))
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi -o $@ $< \
 	    $(filter-out fcgi/main.o,$(API_OBJ)) lib/libcore.a -lfcgi $(LIBS) \
 	    $(CHECK_LIBS)
+
+# libFuzzer targets: clang, sanitizers, the whole core compiled in.
+FUZZ := fuzz/fuzz_req fuzz/fuzz_cfg fuzz/fuzz_access fuzz/fuzz_engine \
+	fuzz/fuzz_body
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -Ilib -Ifcgi
+FUZZ_SRC := $(LIB_SRC) $(filter-out fcgi/main.c,$(API_SRC))
+
+fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) lib/*.h fcgi/*.h
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) -lfcgi $(LIBS)
+
+# `make fuzz`: each target for FUZZ_TIME seconds from its seed corpus.
+fuzz: $(FUZZ)
+	@for f in $(FUZZ); do n=$${f#fuzz/fuzz_}; mkdir -p fuzz/out/$$n; \
+	    ./$$f -max_total_time=$(FUZZ_TIME) -dict=fuzz/$$n.dict \
+	    fuzz/out/$$n fuzz/corpus/$$n || exit 1; done
+
+# `make fuzz-regress` (part of make check): replay the seed corpora.
+fuzz-regress: $(FUZZ)
+	@for f in $(FUZZ); do n=$${f#fuzz/fuzz_}; \
+	    ./$$f -runs=0 fuzz/corpus/$$n >/dev/null 2>&1 || \
+	    { echo "fuzz: $$f fails on its corpus"; exit 1; }; done; \
+	    echo "fuzz: seed corpora replayed clean"
 
 image:
 	@./docker/build.sh
@@ -105,9 +129,10 @@ unit: all $(UNIT)
 lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 \
 	    --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Ilib \
-	    --suppress=missingIncludeSystem lib fcgi
-	clang-tidy --quiet $(LIB_SRC) $(API_SRC) -- $(WARN) -Ilib -Ifcgi
+	    --suppress=missingIncludeSystem lib fcgi relay
+	clang-tidy --quiet $(LIB_SRC) $(API_SRC) -- -std=c11 -D_GNU_SOURCE \
+	    -Ilib -Ifcgi
 	shellcheck -S warning $$(git ls-files '*.sh') .ci/run
 
 clean:
-	rm -f lib/*.o lib/*.a fcgi/*.o bin/* $(UNIT) $(ITEST)
+	rm -f lib/*.o lib/*.a fcgi/*.o bin/* $(UNIT) $(ITEST) $(FUZZ)

@@ -16,7 +16,7 @@
 #include "cfg.h"
 #include "session.h"
 
-#define REQ_BODY_MAX (16 * 1024)	/* request body cap */
+#define REQ_BODY_MAX 16384		/* request body cap */
 #define REQ_PATH_MAX 256		/* path cap (414 above) */
 #define REQ_QUERY_MAX 2048		/* query string cap (414 above) */
 #define REQ_HEADER_MAX 1024		/* any header value we read (431) */

@@ -66,15 +66,15 @@ circuit_memory_percent(void)
 {
 	FILE *fp = fopen("/proc/meminfo", "re");
 	char line[128];
-	long long total = 0, avail = -1, v;
+	long long total = 0, avail = -1;
 
 	if (fp == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "MemTotal: %lld kB", &v) == 1)
-			total = v;
-		else if (sscanf(line, "MemAvailable: %lld kB", &v) == 1)
-			avail = v;
+		if (strncmp(line, "MemTotal:", 9) == 0)
+			total = strtoll(line + 9, NULL, 10);
+		else if (strncmp(line, "MemAvailable:", 13) == 0)
+			avail = strtoll(line + 13, NULL, 10);
 	}
 	(void)fclose(fp);
 	if (total <= 0 || avail < 0)

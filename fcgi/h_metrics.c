@@ -8,7 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 
-#define METRICS_MAX (64 * 1024)
+#define METRICS_MAX ((size_t)64 * 1024)
 
 void
 h_metrics(struct api *api, struct req *req, struct reply *rep,

@@ -25,7 +25,7 @@ api_authorized(struct api *api, struct req *req, struct reply *rep,
 		return true;
 	(void)snprintf(msg, sizeof(msg), "Authentication failed: %s", code);
 	(void)audit_emit(api->sess.audit, AUDIT_WARN, "auth.failure", msg,
-	    "sessionId", session_id, "clientIp", req->ip, "reason", code, NULL);
+	    "sessionId", session_id, "clientIp", req->ip, "reason", code, AUDIT_END);
 	metrics_reject(METRICS_REJECT_AUTH);
 	reply_error(rep, 401, code, "Unauthorized");
 	return false;
@@ -106,7 +106,7 @@ sessions_circuit(struct api *api, struct req *req, struct reply *rep)
 	(void)audit_emit(api->sess.audit, AUDIT_WARN, "circuit_breaker.open",
 	    reason, "clientIp", req->ip, "#containers", live, "#maxContainers",
 	    api->cfg->circuit_max_containers, "#memoryPercent", (long long)mem,
-	    "#maxMemoryPercent", api->cfg->circuit_max_memory_percent, NULL);
+	    "#maxMemoryPercent", api->cfg->circuit_max_memory_percent, AUDIT_END);
 	metrics_reject(METRICS_REJECT_CIRCUIT);
 	reply_err(rep, ERR_UNAVAIL);
 	return false;
@@ -126,7 +126,7 @@ sessions_limited(struct api *api, struct req *req, struct reply *rep,
 	    "(%lld/%s)", limit, hourly ? "hour" : "concurrent");
 	(void)audit_emit(api->sess.audit, AUDIT_WARN, "rate_limit.session", msg,
 	    "clientIp", req->ip, "limit", lim, "window",
-	    hourly ? "hour" : "concurrent", NULL);
+	    hourly ? "hour" : "concurrent", AUDIT_END);
 	metrics_reject(hourly ? METRICS_REJECT_HOURLY :
 				METRICS_REJECT_CONCURRENT);
 	reply_retry(rep, 429, "TooManySessions", "Rate limit exceeded", retry);

@@ -73,7 +73,7 @@ wsauth_quota(struct api *api, struct req *req, struct reply *rep)
 	(void)snprintf(msg, sizeof(msg), "Rate limit exceeded: websocket limit "
 	    "(%lld/concurrent)", rl.websockets);
 	(void)audit_emit(api->sess.audit, AUDIT_WARN, "rate_limit.websocket", msg,
-	    "clientIp", req->ip, "limit", lim, "window", "concurrent", NULL);
+	    "clientIp", req->ip, "limit", lim, "window", "concurrent", AUDIT_END);
 	metrics_reject(METRICS_REJECT_WEBSOCKET);
 	reply_retry(rep, 429, "TooManyConnections",
 	    "Too many concurrent connections", WS_RETRY_AFTER);

@@ -23,6 +23,7 @@ reaper_pass(struct api *api)
 	struct session_reap rep;
 	enum err r;
 
+	memset(&rep, 0, sizeof(rep));
 	log_setctx("reaper");
 	r = session_reap(&api->sess, clock_now_ms(), &rep);
 	if (r != ERR_OK)

@@ -26,10 +26,14 @@ void audit_close(struct audit *);
  * Write one event.  The variadic part is (key, value) pairs ending with
  * NULL: a key starting with '#' takes a long long value and is written as
  * a JSON number under the key without its '#'; any other key takes a
- * const char * (NULL values are dropped, as the original drops undefined).
+ * const char * (NULL values are dropped, as the original drops undefined);
+ * end the list with AUDIT_END.
  * Strings are escaped by jansson; values are capped at 1024 bytes.
  */
 enum err audit_emit(struct audit *, enum audit_level, const char *event,
     const char *message, ...);
+
+/* The sentinel that ends audit_emit()'s pairs: a typed null pointer. */
+#define AUDIT_END ((const char *)NULL)
 
 #endif /* AUDIT_H */

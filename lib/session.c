@@ -119,7 +119,7 @@ session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
 	r = audit_emit(ctx->audit, AUDIT_INFO, "session.created",
 	    session_msg(msg, sizeof(msg), "Session created for tool pair: %s",
 		tool_pair), "sessionId", out->id, "toolPair", tool_pair,
-	    "clientIp", ip, "expiresAt", expires, NULL);
+	    "clientIp", ip, "expiresAt", expires, AUDIT_END);
 	if (r != ERR_OK) {
 		(void)session_end(ctx, out->id, "audit_failed", ip, now_ms);
 		goto out;
@@ -169,11 +169,11 @@ session_audit_end(struct session_ctx *ctx, const char *id,
 		return audit_emit(ctx->audit, AUDIT_INFO, "session.expired",
 		    session_msg(msg, sizeof(msg), "Session expired (reason: %s)",
 			reason), "sessionId", id, "clientIp", ip, "reason",
-		    reason, NULL);
+		    reason, AUDIT_END);
 	return audit_emit(ctx->audit, AUDIT_INFO, "session.destroyed",
 	    session_msg(msg, sizeof(msg), "Session destroyed (reason: %s)",
 		reason), "sessionId", id, "clientIp", ip, "reason", reason,
-	    NULL);
+	    AUDIT_END);
 }
 
 enum err
@@ -205,7 +205,7 @@ session_end(struct session_ctx *ctx, const char *id, const char *reason,
 	if (r != ERR_OK) {
 		(void)audit_emit(ctx->audit, AUDIT_ERROR, "error.container",
 		    session_msg(msg, sizeof(msg), "Session destroy failed: %s",
-			err_str(r)), "sessionId", id, "clientIp", ip, NULL);
+			err_str(r)), "sessionId", id, "clientIp", ip, AUDIT_END);
 		return r == ERR_TIMEOUT ? ERR_TIMEOUT : ERR_UPSTREAM;
 	}
 	return ERR_OK;

@@ -425,13 +425,12 @@ st_ws_sweep(struct store *st)
 	sqlite3_stmt *q;
 	long long dead[64];
 	size_t ndead = 0;
-	int rc;
 	enum err r = ERR_OK;
 
 	q = st_prepare(st, "SELECT id, pid FROM websockets", "");
 	if (q == NULL)
 		return ERR_IO;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW && ndead < nitems(dead)) {
+	while (ndead < nitems(dead) && sqlite3_step(q) == SQLITE_ROW) {
 		long pid = (long)sqlite3_column_int64(q, 1);
 
 		if (!store_pid_alive(pid))
