@@ -63,7 +63,7 @@ ITEST := check/check_api
 
 BINS := bin/toolkata-api
 
-.PHONY: all deps image run stop check unit itest lint fuzz fuzz-regress \
+.PHONY: FORCE all deps image run stop check unit itest lint fuzz fuzz-regress \
 	bench clean format-check
 all: $(BINS) lib/libcore.a
 
@@ -73,14 +73,20 @@ deps:
 lib/libcore.a: $(LIB_OBJ)
 	ar rcs $@ $(LIB_OBJ)
 
-%.o: %.c lib/*.h fcgi/*.h Makefile
+# Rebuild everything when the flags change (e.g. SANITIZE=...).
+.flags: FORCE
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' >$@
+FORCE:
+
+%.o: %.c lib/*.h fcgi/*.h Makefile .flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 bin/toolkata-api: $(API_OBJ) lib/libcore.a
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(API_OBJ) lib/libcore.a -lfcgi $(LIBS)
 
-check/%: check/%.c check/*.h lib/libcore.a $(filter-out fcgi/main.o,$(API_OBJ))
+check/%: check/%.c check/*.h .flags lib/libcore.a $(filter-out fcgi/main.o,$(API_OBJ))
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi -o $@ $< \
 	    $(filter-out fcgi/main.o,$(API_OBJ)) lib/libcore.a -lfcgi $(LIBS) \
 	    $(CHECK_LIBS)
@@ -135,4 +141,4 @@ lint:
 	shellcheck -S warning $$(git ls-files '*.sh') .ci/run
 
 clean:
-	rm -f lib/*.o lib/*.a fcgi/*.o bin/* $(UNIT) $(ITEST) $(FUZZ)
+	rm -f lib/*.o lib/*.a fcgi/*.o bin/* $(UNIT) $(ITEST) $(FUZZ) .flags

@@ -455,6 +455,7 @@ START_TEST(test_session_lifecycle_fcgi)
 	json_decref(c);
 
 	ck_assert_int_eq(get_session(id, NULL, 0), 200);
+	http_resp_free(&r);
 	stack_http(&st, "GET", path, NULL, key_hdrs, NULL, &r);
 	{
 		json_t *g = resp_json(&r);
