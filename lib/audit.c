@@ -53,6 +53,49 @@ audit_close(struct audit *a)
 	free(a);
 }
 
+/*
+ * A JSON string of at most AUDIT_VALUE_MAX bytes of v: cut on a character
+ * boundary, and every byte that is not part of valid UTF-8 replaced by
+ * '?', so that a client's bytes can never make the event unwritable.
+ */
+static json_t *
+audit_string(const char *v)
+{
+	char buf[AUDIT_VALUE_MAX];
+	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)v;
+
+	while (*p != '\0') {
+		size_t len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 :
+		    (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		size_t i;
+
+		for (i = 1; i < len; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+		if (len == 0 || i < len || (len == 2 && *p < 0xc2)) {
+			len = 1;
+			if (n + 1 > sizeof(buf))
+				break;
+			buf[n++] = '?';
+			p++;
+			continue;
+		}
+		if (n + len > sizeof(buf))
+			break;
+		memcpy(buf + n, p, len);
+		n += len;
+		p += len;
+	}
+	/* Overlong 3/4-byte forms and surrogates are left to jansson: if it
+	 * refuses them, fall back to a plain marker rather than fail. */
+	{
+		json_t *s = json_stringn(buf, n);
+
+		return s != NULL ? s : json_string("(invalid UTF-8)");
+	}
+}
+
 static int
 audit_set_fields(json_t *o, va_list ap)
 {
@@ -69,8 +112,7 @@ audit_set_fields(json_t *o, va_list ap)
 
 			if (v == NULL)
 				continue;
-			if (json_object_set_new(o, key, json_stringn(v,
-				strnlen(v, AUDIT_VALUE_MAX))) != 0)
+			if (json_object_set_new(o, key, audit_string(v)) != 0)
 				return -1;
 		}
 	}
@@ -90,6 +132,8 @@ audit_emit(struct audit *a, enum audit_level level, const char *event,
 	size_t len;
 	int rc;
 
+	if ((unsigned)level >= nitems(levels))
+		level = AUDIT_ERROR;
 	o = json_object();
 	if (o == NULL ||
 	    json_object_set_new(o, "level", json_string(levels[level])) != 0 ||

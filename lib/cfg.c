@@ -215,7 +215,8 @@ cfg_valid_chars(const char *s, size_t max, const char *extra)
 typedef enum err (*cfg_item_fn)(struct cfg *, const char *, char **);
 
 static enum err
-cfg_split(struct cfg *cfg, const char *list, cfg_item_fn fn, char **errstr)
+cfg_split(struct cfg *cfg, const char *var, const char *list, cfg_item_fn fn,
+    char **errstr)
 {
 	char item[512];
 	const char *p = list;
@@ -231,8 +232,8 @@ cfg_split(struct cfg *cfg, const char *list, cfg_item_fn fn, char **errstr)
 		while (e > b && isspace((unsigned char)p[e - 1]))
 			e--;
 		if (e - b >= sizeof(item))
-			return cfg_fail(errstr, "list item too long: '%.40s...'",
-			    p + b);
+			return cfg_fail(errstr, "%s: list item too long: "
+			    "'%.40s...'", var, p + b);
 		if (e > b) {
 			memcpy(item, p + b, e - b);
 			item[e - b] = '\0';
@@ -281,7 +282,9 @@ cfg_add_image(struct cfg *cfg, const char *item, char **errstr)
 	memcpy(im->pair, item, plen);
 	im->pair[plen] = '\0';
 	if (!cfg_valid_chars(im->pair, CFG_PAIR_MAX - 1, "-_.") ||
-	    !cfg_valid_chars(eq + 1, CFG_IMAGE_MAX - 1, "-_./:@"))
+	    !cfg_valid_chars(eq + 1, CFG_IMAGE_MAX - 1, "-_./:@") ||
+	    !isalnum((unsigned char)eq[1]) || strstr(eq + 1, "..") != NULL ||
+	    strstr(eq + 1, "/.") != NULL)
 		return cfg_fail(errstr, "SANDBOX_IMAGES: bad characters in '%s'",
 		    item);
 	if (cfg_image_for(cfg, im->pair) != NULL)
@@ -346,12 +349,12 @@ cfg_derive(struct cfg *cfg, cfg_getenv_fn get, void *arg, char **errstr)
 	cfg->development = !cfg->production &&
 	    (strcmp(cfg->env, "development") == 0 ||
 		(node_env != NULL && strcmp(node_env, "development") == 0));
-	if ((r = cfg_split(cfg, cfg->allowed_origins, cfg_add_origin,
+	if ((r = cfg_split(cfg, "SANDBOX_ALLOWED_ORIGINS",
+		 cfg->allowed_origins, cfg_add_origin, errstr)) != ERR_OK ||
+	    (r = cfg_split(cfg, "SANDBOX_IMAGES", cfg->images, cfg_add_image,
 		 errstr)) != ERR_OK ||
-	    (r = cfg_split(cfg, cfg->images, cfg_add_image, errstr)) !=
-		ERR_OK ||
-	    (r = cfg_split(cfg, cfg->trusted_proxies, cfg_add_proxy,
-		 errstr)) != ERR_OK)
+	    (r = cfg_split(cfg, "SANDBOX_TRUSTED_PROXIES",
+		 cfg->trusted_proxies, cfg_add_proxy, errstr)) != ERR_OK)
 		return r;
 	if (cfg->nimages == 0)
 		return cfg_fail(errstr, "SANDBOX_IMAGES: no tool pair configured");
@@ -359,8 +362,8 @@ cfg_derive(struct cfg *cfg, cfg_getenv_fn get, void *arg, char **errstr)
 		memmove(cfg->docker_socket, cfg->docker_socket + 7,
 		    strlen(cfg->docker_socket + 7) + 1);
 	if (cfg->docker_socket[0] != '/')
-		return cfg_fail(errstr, "SANDBOX_DOCKER_SOCKET: '%s' is not a "
-		    "unix socket path", cfg->docker_socket);
+		return cfg_fail(errstr, "SANDBOX_DOCKER_SOCKET (or DOCKER_HOST): "
+		    "'%s' is not a unix socket path", cfg->docker_socket);
 	if (cfg->use_gvisor &&
 	    !cfg_valid_chars(cfg->gvisor_runtime, 63, "-_."))
 		return cfg_fail(errstr, "SANDBOX_GVISOR_RUNTIME: must be 1..63 "

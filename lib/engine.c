@@ -4,6 +4,8 @@
  */
 #include "compat.h"
 
+#include <ctype.h>
+
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -70,6 +72,8 @@ engine_curl_call(void *ctx, const char *method, const char *path,
 	(void)curl_easy_setopt(ec->curl, CURLOPT_CUSTOMREQUEST, method);
 	(void)curl_easy_setopt(ec->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	(void)curl_easy_setopt(ec->curl, CURLOPT_NOSIGNAL, 1L);
+	/* The path is ours, built from checked fields: send it as it is. */
+	(void)curl_easy_setopt(ec->curl, CURLOPT_PATH_AS_IS, 1L);
 	(void)curl_easy_setopt(ec->curl, CURLOPT_WRITEFUNCTION,
 	    engine_write_cb);
 	(void)curl_easy_setopt(ec->curl, CURLOPT_WRITEDATA, &sink);
@@ -212,13 +216,15 @@ engine_has_runtime(struct engine *e, const char *runtime, bool *has)
 	return r;
 }
 
-/* Image references reach a URL path: allow only the reference charset. */
+/* Image references reach a URL path: allow only the reference charset, and
+ * no dot segments, so a reference can never name another endpoint. */
 static bool
 engine_valid_ref(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 128)
+	if (n == 0 || n > 128 || !isalnum((unsigned char)s[0]) ||
+	    strstr(s, "..") != NULL || strstr(s, "/.") != NULL)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -274,14 +280,15 @@ engine_host_config(const struct engine_spec *s)
 {
 	char home[96], tmp[64];
 	long long mem = s->memory_mb * 1024 * 1024;
+	json_t *hc;
 
 	(void)snprintf(home, sizeof(home),
 	    "rw,nosuid,nodev,size=%lldm,uid=1000,gid=1000,mode=0755",
 	    s->home_mb);
 	(void)snprintf(tmp, sizeof(tmp), "rw,nosuid,nodev,size=%lldm",
 	    s->tmp_mb);
-	return json_pack("{s:s, s:b, s:{s:s, s:s}, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:[s], s:[s], s:[{s:s, s:I, s:I}], s:b, s:{s:s}, s:s}",
+	hc = json_pack("{s:s, s:b, s:{s:s, s:s}, s:I, s:I, s:I, s:I, s:I,"
+	    " s:I, s:[s], s:[s], s:[{s:s, s:I, s:I}], s:b, s:{s:s}}",
 	    "NetworkMode", "none",
 	    "ReadonlyRootfs", 1,
 	    "Tmpfs", "/home/toolkata", home, "/tmp", tmp,
@@ -298,8 +305,13 @@ engine_host_config(const struct engine_spec *s)
 	    "Ulimits", "Name", "nofile", "Soft", (json_int_t)s->nofile,
 	    "Hard", (json_int_t)s->nofile,
 	    "AutoRemove", 0,
-	    "LogConfig", "Type", "none",
-	    "Runtime", s->runtime != NULL ? s->runtime : "runc");
+	    "LogConfig", "Type", "none");
+	if (hc != NULL && s->runtime != NULL &&
+	    json_object_set_new(hc, "Runtime", json_string(s->runtime)) != 0) {
+		json_decref(hc);
+		hc = NULL;
+	}
+	return hc;
 }
 
 char *

@@ -71,7 +71,7 @@ struct engine_spec {
 	long long home_mb;
 	long long tmp_mb;
 	long long nofile;
-	const char *runtime;	/* NULL: the engine's default runtime */
+	const char *runtime;	/* NULL: no Runtime key, the engine's default */
 };
 
 /* POST /containers/create?name=toolkata-<session>; the new id in id. */

@@ -1,0 +1,360 @@
+/*
+ * check_access.c: who may call (lib/access.c): the API key comparison and
+ * its error codes, the client-IP rule (forwarded headers believed only from
+ * trusted proxies, right-most untrusted X-Forwarded-For entry, IPv4-mapped
+ * normalisation) and CIDR membership.
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+
+#include "access.h"
+#include "util.h"
+
+static void
+load(struct cfg *cfg, const char *key, const char *proxies)
+{
+	struct fakeenv fe;
+	size_t n = 0;
+
+	memset(&fe, 0, sizeof(fe));
+	if (key != NULL) {
+		fe.kv[n][0] = "SANDBOX_API_KEY";
+		fe.kv[n++][1] = key;
+	}
+	if (proxies != NULL) {
+		fe.kv[n][0] = "SANDBOX_TRUSTED_PROXIES";
+		fe.kv[n][1] = proxies;
+	}
+	util_cfg(cfg, &fe);
+}
+
+/* access_client_ip() into a fresh buffer; returns it (static storage). */
+static const char *
+client_ip(const struct cfg *cfg, const char *peer, const char *xff,
+    const char *real_ip)
+{
+	static char out[ACCESS_IP_SIZE];
+
+	memset(out, 'Z', sizeof(out));
+	access_client_ip(cfg, peer, xff, real_ip, out);
+	ck_assert_uint_lt(strnlen(out, sizeof(out)), sizeof(out));
+	return out;
+}
+
+/* ---- API key ------------------------------------------------------- */
+
+START_TEST(test_key_not_configured)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_int_eq(access_key_check(&cfg, NULL), ACCESS_KEY_OK);
+	ck_assert_int_eq(access_key_check(&cfg, ""), ACCESS_KEY_OK);
+	ck_assert_int_eq(access_key_check(&cfg, "anything"), ACCESS_KEY_OK);
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_key_configured)
+{
+	struct cfg cfg;
+
+	load(&cfg, "s3cret-key", NULL);
+	ck_assert_int_eq(access_key_check(&cfg, NULL), ACCESS_KEY_MISSING);
+	ck_assert_int_eq(access_key_check(&cfg, ""), ACCESS_KEY_MISSING);
+	ck_assert_int_eq(access_key_check(&cfg, "wrong"), ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "s3cret"), ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "s3cret-ke"),
+	    ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "s3cret-key!"),
+	    ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "s3cret-key "),
+	    ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "s3cret-kex"),
+	    ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "S3cret-key"),
+	    ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "t3cret-key"),
+	    ACCESS_KEY_INVALID);
+	ck_assert_int_eq(access_key_check(&cfg, "s3cret-key"), ACCESS_KEY_OK);
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_key_codes)
+{
+	ck_assert_str_eq(access_key_code(ACCESS_KEY_MISSING), "MissingApiKey");
+	ck_assert_str_eq(access_key_code(ACCESS_KEY_INVALID), "InvalidApiKey");
+	ck_assert_ptr_null(access_key_code(ACCESS_KEY_OK));
+}
+END_TEST
+
+/* ---- client IP ----------------------------------------------------- */
+
+START_TEST(test_ip_untrusted_peer)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", NULL, NULL),
+	    "203.0.113.9");
+	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", "1.2.3.4", NULL),
+	    "203.0.113.9");
+	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", NULL, "1.2.3.4"),
+	    "203.0.113.9");
+	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", "1.2.3.4, 127.0.0.1",
+	    "5.6.7.8"), "203.0.113.9");
+	ck_assert_str_eq(client_ip(&cfg, "2001:db8::7", "1.2.3.4", NULL),
+	    "2001:db8::7");
+	/* 127.0.0.2 is not in the default 127.0.0.1/32. */
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.2", "1.2.3.4", NULL),
+	    "127.0.0.2");
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_ip_trusted_xff)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4", NULL),
+	    "1.2.3.4");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4, 127.0.0.1",
+	    NULL), "1.2.3.4");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "6.6.6.6, 5.5.5.5",
+	    NULL), "5.5.5.5");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "6.6.6.6,5.5.5.5,::1",
+	    NULL), "5.5.5.5");
+	ck_assert_str_eq(client_ip(&cfg, "::1", "  2001:db8::1  ", NULL),
+	    "2001:db8::1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "::ffff:9.8.7.6", NULL),
+	    "9.8.7.6");
+	/* XFF wins over X-Real-IP. */
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4", "9.9.9.9"),
+	    "1.2.3.4");
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_ip_trusted_chain)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, "10.0.0.0/8, 127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "10.1.2.3",
+	    "6.6.6.6, 5.5.5.5, 10.9.9.9, 10.0.0.2", NULL), "5.5.5.5");
+	ck_assert_str_eq(client_ip(&cfg, "10.1.2.3", "10.0.0.5", "7.7.7.7"),
+	    "7.7.7.7");
+	ck_assert_str_eq(client_ip(&cfg, "10.1.2.3", "10.0.0.5", NULL),
+	    "10.1.2.3");
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_ip_garbage_xff)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "garbage", NULL),
+	    "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "", NULL), "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", ",,,", NULL),
+	    "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4, bogus", NULL),
+	    "127.0.0.1");
+	/* Garbage stops the walk: nothing left of it is believed. */
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1",
+	    "1.2.3.4, bogus, 127.0.0.1", NULL), "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4:5678", NULL),
+	    "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1",
+	    "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb", NULL),
+	    "127.0.0.1");
+	/* With garbage XFF, X-Real-IP is the next thing asked. */
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "garbage", "4.4.4.4"),
+	    "4.4.4.4");
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_ip_real_ip)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, "9.9.9.9"),
+	    "9.9.9.9");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, " 9.9.9.9 "),
+	    "9.9.9.9");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, "::ffff:9.9.9.9"),
+	    "9.9.9.9");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, "junk"),
+	    "127.0.0.1");
+	/* Every XFF entry trusted: fall through to X-Real-IP. */
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "127.0.0.1, ::1",
+	    "8.8.4.4"), "8.8.4.4");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "127.0.0.1", NULL),
+	    "127.0.0.1");
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_ip_normalised)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_str_eq(client_ip(&cfg, "::ffff:10.0.0.1", NULL, NULL),
+	    "10.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "2001:0db8:0000:0000:0000:0000:0000:"
+	    "0001", NULL, NULL), "2001:db8::1");
+	ck_assert_str_eq(client_ip(&cfg, "2001:DB8::A", NULL, NULL),
+	    "2001:db8::a");
+	/* A mapped loopback peer is the trusted 127.0.0.1. */
+	ck_assert_str_eq(client_ip(&cfg, "::ffff:127.0.0.1", "1.2.3.4", NULL),
+	    "1.2.3.4");
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_ip_unknown_peer)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_str_eq(client_ip(&cfg, NULL, "1.2.3.4", NULL), "unknown");
+	ck_assert_str_eq(client_ip(&cfg, "", NULL, NULL), "unknown");
+	ck_assert_str_eq(client_ip(&cfg, "not-an-ip", "1.2.3.4", "5.5.5.5"),
+	    "unknown");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1:9000", "1.2.3.4", NULL),
+	    "unknown");
+	ck_assert_str_eq(client_ip(&cfg, " 127.0.0.1", NULL, NULL), "unknown");
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_ip_no_proxies)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, "");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4", "5.5.5.5"),
+	    "127.0.0.1");
+	ck_assert(!access_is_trusted(&cfg, "127.0.0.1"));
+	cfg_release(&cfg);
+}
+END_TEST
+
+/* ---- CIDR membership ----------------------------------------------- */
+
+static bool
+in(const char *cidr, const char *ip)
+{
+	struct cfg_cidr c;
+
+	ck_assert_int_eq(cfg_parse_cidr(cidr, &c), ERR_OK);
+	return access_in_cidr(&c, ip);
+}
+
+START_TEST(test_cidr_v4)
+{
+	ck_assert(in("0.0.0.0/0", "1.2.3.4"));
+	ck_assert(in("0.0.0.0/0", "255.255.255.255"));
+	ck_assert(!in("0.0.0.0/0", "::1"));
+	ck_assert(in("192.0.2.7/32", "192.0.2.7"));
+	ck_assert(!in("192.0.2.7/32", "192.0.2.8"));
+	ck_assert(!in("192.0.2.7/32", "192.0.2.6"));
+	ck_assert(in("192.0.2.7", "192.0.2.7"));
+	ck_assert(in("10.0.0.0/8", "10.255.255.255"));
+	ck_assert(!in("10.0.0.0/8", "11.0.0.0"));
+	ck_assert(!in("10.0.0.0/8", "9.255.255.255"));
+	ck_assert(in("192.168.1.0/24", "192.168.1.200"));
+	ck_assert(!in("192.168.1.0/24", "192.168.2.1"));
+	/* A prefix that is not a multiple of 8. */
+	ck_assert(in("10.128.0.0/9", "10.200.0.1"));
+	ck_assert(!in("10.128.0.0/9", "10.100.0.1"));
+	ck_assert(in("172.16.0.0/12", "172.31.255.1"));
+	ck_assert(!in("172.16.0.0/12", "172.32.0.1"));
+	/* Host bits in the network address do not matter. */
+	ck_assert(in("10.1.2.3/8", "10.9.9.9"));
+	/* IPv4-mapped IPv6 is IPv4. */
+	ck_assert(in("10.0.0.0/8", "::ffff:10.0.0.1"));
+	ck_assert(!in("10.0.0.0/8", "garbage"));
+	ck_assert(!in("10.0.0.0/8", ""));
+}
+END_TEST
+
+START_TEST(test_cidr_v6)
+{
+	ck_assert(in("::/0", "2001:db8::1"));
+	ck_assert(in("::/0", "::1"));
+	ck_assert(!in("::/0", "1.2.3.4"));
+	ck_assert(in("2001:db8:1:2::/64", "2001:db8:1:2:ffff:ffff:ffff:ffff"));
+	ck_assert(in("2001:db8:1:2::/64", "2001:db8:1:2::"));
+	ck_assert(!in("2001:db8:1:2::/64", "2001:db8:1:3::1"));
+	ck_assert(!in("2001:db8:1:2::/64", "2001:db8:1:1:ffff::1"));
+	ck_assert(in("::1", "::1"));
+	ck_assert(!in("::1", "::2"));
+	ck_assert(in("fe80::/10", "febf::1"));
+	ck_assert(!in("fe80::/10", "fec0::1"));
+	ck_assert(in("2001:db8::/127", "2001:db8::1"));
+	ck_assert(!in("2001:db8::/127", "2001:db8::2"));
+	ck_assert(!in("2001:db8::/32", "10.0.0.1"));
+}
+END_TEST
+
+START_TEST(test_is_trusted_default)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert(access_is_trusted(&cfg, "127.0.0.1"));
+	ck_assert(access_is_trusted(&cfg, "::1"));
+	ck_assert(access_is_trusted(&cfg, "::ffff:127.0.0.1"));
+	ck_assert(!access_is_trusted(&cfg, "127.0.0.2"));
+	ck_assert(!access_is_trusted(&cfg, "10.0.0.1"));
+	ck_assert(!access_is_trusted(&cfg, "::2"));
+	ck_assert(!access_is_trusted(&cfg, "localhost"));
+	cfg_release(&cfg);
+}
+END_TEST
+
+static Suite *
+access_suite(void)
+{
+	Suite *s = suite_create("access");
+	TCase *tc;
+
+	tc = tcase_create("key");
+	tcase_add_test(tc, test_key_not_configured);
+	tcase_add_test(tc, test_key_configured);
+	tcase_add_test(tc, test_key_codes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("client_ip");
+	tcase_add_test(tc, test_ip_untrusted_peer);
+	tcase_add_test(tc, test_ip_trusted_xff);
+	tcase_add_test(tc, test_ip_trusted_chain);
+	tcase_add_test(tc, test_ip_garbage_xff);
+	tcase_add_test(tc, test_ip_real_ip);
+	tcase_add_test(tc, test_ip_normalised);
+	tcase_add_test(tc, test_ip_unknown_peer);
+	tcase_add_test(tc, test_ip_no_proxies);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cidr");
+	tcase_add_test(tc, test_cidr_v4);
+	tcase_add_test(tc, test_cidr_v6);
+	tcase_add_test(tc, test_is_trusted_default);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return util_run(access_suite());
+}
