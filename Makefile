@@ -47,7 +47,7 @@ LIBS := -lcurl -ljansson -lsqlite3
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS = $(shell pkg-config --libs check)
 
-LIB_SRC := lib/log.c lib/clock.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c \
+LIB_SRC := lib/log.c lib/clock.c lib/filter.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c \
 	lib/store.c lib/audit.c lib/engine.c lib/metrics.c lib/session.c
 LIB_OBJ := $(LIB_SRC:.c=.o)
 
@@ -61,7 +61,10 @@ UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_engine check/check_metrics check/check_req
 ITEST := check/check_api
 
-BINS := bin/toolkata-api
+RELAY_SRC := relay/main.c relay/frame.c relay/pump.c
+RELAY_OBJ := $(RELAY_SRC:.c=.o)
+
+BINS := bin/toolkata-api bin/toolkata-relay
 
 .PHONY: FORCE all deps image run stop check unit itest lint fuzz fuzz-regress \
 	bench clean format-check
@@ -79,17 +82,22 @@ lib/libcore.a: $(LIB_OBJ)
 	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' >$@
 FORCE:
 
-%.o: %.c lib/*.h fcgi/*.h Makefile .flags
+%.o: %.c lib/*.h fcgi/*.h relay/*.h Makefile .flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 bin/toolkata-api: $(API_OBJ) lib/libcore.a
 	@mkdir -p bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $(API_OBJ) lib/libcore.a -lfcgi $(LIBS)
 
-check/%: check/%.c check/*.h .flags lib/libcore.a $(filter-out fcgi/main.o,$(API_OBJ))
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi -o $@ $< \
-	    $(filter-out fcgi/main.o,$(API_OBJ)) lib/libcore.a -lfcgi $(LIBS) \
-	    $(CHECK_LIBS)
+bin/toolkata-relay: $(RELAY_OBJ) lib/libcore.a
+	@mkdir -p bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $(RELAY_OBJ) lib/libcore.a $(LIBS)
+
+check/%: check/%.c check/*.h .flags lib/libcore.a \
+    $(filter-out fcgi/main.o,$(API_OBJ)) relay/frame.o relay/pump.o
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi -Irelay -o $@ $< \
+	    $(filter-out fcgi/main.o,$(API_OBJ)) relay/frame.o relay/pump.o \
+	    lib/libcore.a -lfcgi $(LIBS) $(CHECK_LIBS)
 
 # libFuzzer targets: clang, sanitizers, the whole core compiled in.
 FUZZ := fuzz/fuzz_req fuzz/fuzz_cfg fuzz/fuzz_access fuzz/fuzz_engine \
@@ -136,9 +144,9 @@ lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 \
 	    --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Ilib \
 	    --suppress=missingIncludeSystem lib fcgi relay
-	clang-tidy --quiet $(LIB_SRC) $(API_SRC) -- -std=c11 -D_GNU_SOURCE \
-	    -Ilib -Ifcgi
+	clang-tidy --quiet $(LIB_SRC) $(API_SRC) $(RELAY_SRC) -- -std=c11 \
+	    -D_GNU_SOURCE -Ilib -Ifcgi -Irelay
 	shellcheck -S warning $$(git ls-files '*.sh') .ci/run
 
 clean:
-	rm -f lib/*.o lib/*.a fcgi/*.o bin/* $(UNIT) $(ITEST) $(FUZZ) .flags
+	rm -f lib/*.o lib/*.a fcgi/*.o relay/*.o bin/* $(UNIT) $(ITEST) $(FUZZ) .flags

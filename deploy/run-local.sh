@@ -1,13 +1,15 @@
 #!/bin/sh
 # run-local.sh: `make run`.  Brings up the local stack: dockerd (if none
-# answers), toolkata-api as a FastCGI daemon and Caddy on
-# http://localhost:$TOOLKATA_HTTP_PORT (8080).  State, logs and pidfiles go
+# answers), toolkata-api as a FastCGI daemon, websocketd running
+# toolkata-relay per terminal on 127.0.0.1:$TOOLKATA_WS_PORT (8081), and
+# Caddy on http://localhost:$TOOLKATA_HTTP_PORT (8080) with the playground.  State, logs and pidfiles go
 # to ./run/ (or $TOOLKATA_RUN_DIR).  Restarts what an earlier `make run`
 # left running; `make stop` stops it by the recorded pids.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=${TOOLKATA_RUN_DIR:-$top/run}
 port=${TOOLKATA_HTTP_PORT:-8080}
+wsport=${TOOLKATA_WS_PORT:-8081}
 
 mkdir -p "$run"
 "$top/docker/dockerd-up.sh"
@@ -19,11 +21,19 @@ export SANDBOX_AUDIT_LOG="$run/audit.log"
 export SANDBOX_INSTANCE="${SANDBOX_INSTANCE:-local}"
 export TOOLKATA_API_SOCK="$run/api.sock"
 export TOOLKATA_HTTP_PORT="$port"
+export TOOLKATA_WS_PORT="$wsport"
+export TOOLKATA_WWW="$top/caddy/www"
+export SANDBOX_RELAY_LOG="$run/relay.log"
 export TOOLKATA_CADDY_LOG="$run/caddy-access.log"
 export XDG_DATA_HOME="$run/caddy" XDG_CONFIG_HOME="$run/caddy"
 
 nohup "$top/bin/toolkata-api" >>"$run/api.log" 2>&1 </dev/null &
 echo $! >"$run/api.pid"
+nohup websocketd --address=127.0.0.1 --port="$wsport" --binary \
+	--loglevel=error --maxforks=200 --closems=200 \
+	--passenv "$("$top/bin/toolkata-relay" --passenv-list)" \
+	"$top/bin/toolkata-relay" >>"$run/websocketd.log" 2>&1 </dev/null &
+echo $! >"$run/websocketd.pid"
 nohup caddy run --config "$top/caddy/Caddyfile.local" --adapter caddyfile \
 	>>"$run/caddy.log" 2>&1 </dev/null &
 echo $! >"$run/caddy.pid"

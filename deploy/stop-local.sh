@@ -6,7 +6,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=${TOOLKATA_RUN_DIR:-$top/run}
 
-for name in caddy api; do
+for name in caddy websocketd api; do
 	f="$run/$name.pid"
 	[ -f "$f" ] || continue
 	pid=$(cat "$f")

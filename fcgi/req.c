@@ -7,7 +7,6 @@
  */
 #include "compat.h"
 
-#include <ctype.h>
 #include <fcgiapp.h>
 
 #include "api.h"
@@ -121,56 +120,8 @@ req_init(struct req *req, const struct cfg *cfg, char **envp, req_read_fn rd,
 		req_read_body(req, rd, rdctx);
 }
 
-static int
-req_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* URL-decode [s, s+n) into out; false when it does not fit. */
-static bool
-req_decode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '+')
-			c = ' ';
-		else if (c == '%' && i + 2 < n && req_hexval(s[i + 1]) >= 0 &&
-		    req_hexval(s[i + 2]) >= 0) {
-			c = (char)(req_hexval(s[i + 1]) * 16 +
-			    req_hexval(s[i + 2]));
-			i += 2;
-		}
-		if (o + 1 >= outsz)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return true;
-}
-
 bool
 req_query(const char *query, const char *name, char *out, size_t outsz)
 {
-	size_t nl = strlen(name);
-	const char *p = query;
-
-	while (p != NULL && *p != '\0') {
-		size_t len = strcspn(p, "&");
-
-		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
-			return req_decode(p + nl + 1, len - nl - 1, out, outsz);
-		if (len == nl && strncmp(p, name, nl) == 0)
-			return req_decode(p, 0, out, outsz);
-		p = p[len] == '&' ? p + len + 1 : NULL;
-	}
-	return false;
+	return access_query(query, name, out, outsz);
 }

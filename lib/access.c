@@ -162,3 +162,57 @@ access_client_ip(const struct cfg *cfg, const char *peer, const char *xff,
 found:
 	(void)strlcpy_ok(out, tmp, ACCESS_IP_SIZE);
 }
+
+static int
+access_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* URL-decode [s, s+n) into out; false when it does not fit. */
+static bool
+access_decode(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '+')
+			c = ' ';
+		else if (c == '%' && i + 2 < n && access_hexval(s[i + 1]) >= 0 &&
+		    access_hexval(s[i + 2]) >= 0) {
+			c = (char)(access_hexval(s[i + 1]) * 16 +
+			    access_hexval(s[i + 2]));
+			i += 2;
+		}
+		if (o + 1 >= outsz)
+			return false;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+bool
+access_query(const char *query, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name);
+	const char *p = query;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, "&");
+
+		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=')
+			return access_decode(p + nl + 1, len - nl - 1, out, outsz);
+		if (len == nl && strncmp(p, name, nl) == 0)
+			return access_decode(p, 0, out, outsz);
+		p = p[len] == '&' ? p + len + 1 : NULL;
+	}
+	return false;
+}

@@ -46,4 +46,12 @@ bool access_is_trusted(const struct cfg *cfg, const char *ip);
 /* True when ip parses as an address and lies in cidr. */
 bool access_in_cidr(const struct cfg_cidr *cidr, const char *ip);
 
+/*
+ * Find parameter name in a URL query string ("a=1&b=2") and copy its
+ * URL-decoded value ('+' is a space, %XX a byte) into out.  False when it
+ * is absent or its value does not fit in outsz (NUL included).
+ */
+bool access_query(const char *query, const char *name, char *out,
+    size_t outsz);
+
 #endif /* ACCESS_H */

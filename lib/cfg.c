@@ -101,6 +101,9 @@ static const struct cfg_entry cfg_table[] = {
 	S(instance, "SANDBOX_INSTANCE", NULL, "default",
 	    "name of this stack; its containers carry toolkata.instance=NAME "
 	    "and its reaper touches no other"),
+	S(relay_log, "SANDBOX_RELAY_LOG", NULL, "",
+	    "file toolkata-relay logs to; empty: stderr, which websocketd logs "
+	    "with the URL (api_key included)"),
 	B(verbose, "SANDBOX_VERBOSE", "false",
 	    "log debug lines"),
 };
@@ -452,6 +455,27 @@ cfg_release(struct cfg *cfg)
 		sp = (char **)(void *)(base + cfg_table[i].off);
 		free(*sp);
 		*sp = NULL;
+	}
+}
+
+void
+cfg_env_names(char *buf, size_t bufsz)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < nitems(cfg_table) + 1; i++) {
+		const char *a = i < nitems(cfg_table) ? cfg_table[i].env :
+		    "NODE_ENV";
+		const char *b = i < nitems(cfg_table) ? cfg_table[i].alias :
+		    NULL;
+		int n = snprintf(buf + len, bufsz - len, "%s%s%s%s",
+		    len > 0 ? "," : "", a, b != NULL ? "," : "",
+		    b != NULL ? b : "");
+
+		if (n < 0 || (size_t)n >= bufsz - len)
+			return;
+		len += (size_t)n;
 	}
 }
 

@@ -68,6 +68,7 @@ struct cfg {
 	long long destroy_timeout;
 	char *audit_log;
 	char *instance;
+	char *relay_log;
 	bool verbose;
 
 	/* Derived by cfg_load(). */
@@ -98,6 +99,10 @@ enum err cfg_load(struct cfg *cfg, cfg_getenv_fn get, void *arg,
 
 /* Free the strings of a loaded cfg; the struct can be loaded again. */
 void cfg_release(struct cfg *cfg);
+
+/* Write every variable the table reads (aliases and NODE_ENV included) as
+ * a comma-separated list into buf (truncated to bufsz). */
+void cfg_env_names(char *buf, size_t bufsz);
 
 /* Print the table (name, variable, type, default, bounds, help) to fp. */
 void cfg_print_table(FILE *fp);

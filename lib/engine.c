@@ -5,6 +5,11 @@
 #include "compat.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -493,6 +498,210 @@ engine_list(struct engine *e, const char *instance, engine_list_fn fn,
 		if (engine_list_item(item, &c))
 			fn(&c, arg);
 	}
+	json_decref(j);
+	return ERR_OK;
+}
+
+/* ---- exec: the interactive shell of the relay ------------------------- */
+
+enum err
+engine_exec_create(struct engine *e, const char *container_id,
+    char exec_id[ENGINE_ID_SIZE])
+{
+	char path[128];
+	json_t *body = NULL, *j = NULL;
+	char *text = NULL;
+	const char *got;
+	enum err r = ERR_NOMEM;
+
+	if (!id_valid_docker(container_id))
+		return ERR_INVAL;
+	body = json_pack("{s:b, s:b, s:b, s:b, s:s, s:s, s:[s,s,s,s], s:[s,s]}",
+	    "AttachStdin", 1, "AttachStdout", 1, "AttachStderr", 1, "Tty", 1,
+	    "User", "sandbox", "WorkingDir", "/home/toolkata",
+	    "Env", "TERM=xterm-256color", "HOME=/home/toolkata",
+	    "LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8",
+	    "Cmd", "/bin/bash", "-l");
+	if (body == NULL ||
+	    (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		goto out;
+	(void)snprintf(path, sizeof(path), "/containers/%s/exec", container_id);
+	r = engine_call(e, METRICS_OP_EXEC, "POST", path, text, e->timeout_ms);
+	if (r != ERR_OK)
+		goto out;
+	if (e->status != 201) {
+		r = engine_unexpected(e, "exec create");
+		goto out;
+	}
+	j = json_loadb(e->reply, e->len, 0, NULL);
+	got = json_string_value(json_object_get(j, "Id"));
+	r = got != NULL && id_valid_docker(got) &&
+	    strlcpy_ok(exec_id, got, ENGINE_ID_SIZE) ? ERR_OK : ERR_UPSTREAM;
+out:
+	json_decref(j);
+	json_decref(body);
+	free(text);
+	return r;
+}
+
+enum err
+engine_parse_head(const char *buf, size_t len, int *status, size_t *head_len)
+{
+	const char *end = NULL;
+	int code = 0;
+
+	for (size_t i = 0; i + 3 < len; i++)
+		if (memcmp(buf + i, "\r\n\r\n", 4) == 0) {
+			end = buf + i + 4;
+			break;
+		}
+	if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ')
+		return len < 12 && memcmp(buf, "HTTP/1.", len < 7 ? len : 7) == 0 ?
+		    ERR_LIMIT : ERR_UPSTREAM;
+	for (size_t i = 9; i < 12; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return ERR_UPSTREAM;
+		code = code * 10 + (buf[i] - '0');
+	}
+	if (end == NULL)
+		return ERR_LIMIT;
+	*status = code;
+	*head_len = (size_t)(end - buf);
+	return ERR_OK;
+}
+
+static enum err
+engine_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ERR_IO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return ERR_OK;
+}
+
+/* Read the reply head of the hijack within timeout_ms. */
+static enum err
+engine_read_head(int fd, long timeout_ms, char *head, size_t *len, int *status,
+    size_t *head_len)
+{
+	double deadline = clock_mono() + (double)timeout_ms / 1000;
+	enum err r = ERR_LIMIT;
+
+	*len = 0;
+	while (r == ERR_LIMIT && *len < ENGINE_HEAD_MAX) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		double left = deadline - clock_mono();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0)
+			return ERR_TIMEOUT;
+		n = read(fd, head + *len, ENGINE_HEAD_MAX - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ERR_UPSTREAM;
+		*len += (size_t)n;
+		r = engine_parse_head(head, *len, status, head_len);
+	}
+	return r == ERR_LIMIT ? ERR_TOOBIG : r;
+}
+
+enum err
+engine_exec_attach(const char *socket_path, const char *exec_id,
+    long timeout_ms, int *fd, char *extra, size_t extracap, size_t *extra_len)
+{
+	static const char body[] = "{\"Detach\":false,\"Tty\":true}";
+	struct sockaddr_un sa;
+	char req[512], head[ENGINE_HEAD_MAX];
+	size_t len = 0, head_len = 0;
+	int s = -1, status = 0, n;
+	double t0 = clock_mono();
+	enum err r = ERR_INVAL;
+
+	*fd = -1;
+	*extra_len = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (!id_valid_docker(exec_id) ||
+	    !strlcpy_ok(sa.sun_path, socket_path, sizeof(sa.sun_path)))
+		goto out;
+	n = snprintf(req, sizeof(req), "POST %s/exec/%s/start HTTP/1.1\r\n"
+	    "Host: localhost\r\nContent-Type: application/json\r\n"
+	    "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %zu\r\n"
+	    "\r\n%s", ENGINE_API, exec_id, sizeof(body) - 1, body);
+	r = ERR_UPSTREAM;
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    engine_write_all(s, req, (size_t)n) != ERR_OK)
+		goto out;
+	if ((r = engine_read_head(s, timeout_ms, head, &len, &status,
+		 &head_len)) != ERR_OK)
+		goto out;
+	if (status != 101 && status != 200) {
+		log_warnx("engine: exec start: status %d", status);
+		r = status == 404 ? ERR_NOTFOUND : ERR_UPSTREAM;
+		goto out;
+	}
+	if (len - head_len > extracap) {
+		r = ERR_TOOBIG;
+		goto out;
+	}
+	memcpy(extra, head + head_len, len - head_len);
+	*extra_len = len - head_len;
+	*fd = s;
+	s = -1;
+out:
+	metrics_engine_observe(METRICS_OP_EXEC, clock_mono() - t0, r == ERR_OK);
+	if (s != -1)
+		(void)close(s);
+	return r;
+}
+
+enum err
+engine_exec_resize(struct engine *e, const char *exec_id, int rows, int cols)
+{
+	char path[160];
+	enum err r;
+
+	if (!id_valid_docker(exec_id) || rows <= 0 || cols <= 0)
+		return ERR_INVAL;
+	(void)snprintf(path, sizeof(path), "/exec/%s/resize?h=%d&w=%d", exec_id,
+	    rows, cols);
+	r = engine_call(e, METRICS_OP_EXEC, "POST", path, NULL, e->timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status == 200 || e->status == 201)
+		return ERR_OK;
+	return engine_unexpected(e, "exec resize");
+}
+
+enum err
+engine_exec_running(struct engine *e, const char *exec_id, bool *running)
+{
+	char path[128];
+	json_t *j;
+	enum err r;
+
+	*running = false;
+	if (!id_valid_docker(exec_id))
+		return ERR_INVAL;
+	(void)snprintf(path, sizeof(path), "/exec/%s/json", exec_id);
+	r = engine_call(e, METRICS_OP_EXEC, "GET", path, NULL, e->timeout_ms);
+	if (r != ERR_OK)
+		return r;
+	if (e->status != 200)
+		return engine_unexpected(e, "exec inspect");
+	j = json_loadb(e->reply, e->len, 0, NULL);
+	if (j == NULL)
+		return ERR_UPSTREAM;
+	*running = json_is_true(json_object_get(j, "Running"));
 	json_decref(j);
 	return ERR_OK;
 }

@@ -100,6 +100,43 @@ typedef void (*engine_list_fn)(const struct engine_container *, void *arg);
 enum err engine_list(struct engine *, const char *instance,
     engine_list_fn fn, void *arg);
 
+/*
+ * POST /containers/<id>/exec: an interactive login shell with a TTY, as
+ * user sandbox in /home/toolkata, TERM=xterm-256color and a UTF-8 locale.
+ * Nothing of it comes from a client.  The new exec id in exec_id.
+ */
+enum err engine_exec_create(struct engine *, const char *container_id,
+    char exec_id[ENGINE_ID_SIZE]);
+
+/*
+ * POST /exec/<id>/start, hijacked: a plain AF_UNIX connection to
+ * socket_path, the request written by hand with Upgrade: tcp, the reply
+ * head read (at most ENGINE_HEAD_MAX bytes, within timeout_ms) and checked
+ * for 101 (or 200).  On ERR_OK *fd is the raw TTY stream (blocking,
+ * close-on-exec; the caller owns it) and the first *extra bytes that came
+ * after the head are in extra (up to extracap).
+ */
+#define ENGINE_HEAD_MAX 4096
+enum err engine_exec_attach(const char *socket_path, const char *exec_id,
+    long timeout_ms, int *fd, char *extra, size_t extracap, size_t *extra_len);
+
+/* POST /exec/<id>/resize?h=rows&w=cols (only after the start). */
+enum err engine_exec_resize(struct engine *, const char *exec_id, int rows,
+    int cols);
+
+/* GET /exec/<id>/json: is it still running? */
+enum err engine_exec_running(struct engine *, const char *exec_id,
+    bool *running);
+
+/*
+ * Parse the head of the hijack reply in buf[0..len): ERR_OK with *status
+ * and *head_len (bytes up to and including the blank line) when complete;
+ * ERR_LIMIT (need more bytes) when the blank line has not come yet;
+ * ERR_UPSTREAM when it is not an HTTP/1.x status line.
+ */
+enum err engine_parse_head(const char *buf, size_t len, int *status,
+    size_t *head_len);
+
 /* Build the create body for spec (exposed for tests and the fuzzer);
  * the caller frees the string. */
 char *engine_create_body(const struct engine_spec *spec);

@@ -1,0 +1,458 @@
+/*
+ * main.c: toolkata-relay, started by websocketd (--binary) once per
+ * WebSocket.  It trusts nothing Caddy did: websocketd listens on loopback
+ * TCP, so it checks the path, Origin, API key and session again, takes the
+ * client IP from X-Forwarded-For only because its peer is a trusted proxy,
+ * registers the connection under the per-IP WebSocket quota, and then
+ * attaches a login shell in the session's container (exec with a TTY,
+ * hijacked on the Docker socket) and pumps bytes until the client leaves,
+ * the shell exits or the session's deadline passes.  Errors reach the
+ * client as {"type":"error","message":...} before exit: websocketd cannot
+ * send close codes.  Fatal per-connection failures simply exit.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "access.h"
+#include "audit.h"
+#include "cfg.h"
+#include "clock.h"
+#include "engine.h"
+#include "filter.h"
+#include "frame.h"
+#include "id.h"
+#include "log.h"
+#include "pump.h"
+#include "session.h"
+#include "store.h"
+
+#define RELAY_TOUCH_MS 5000	/* at most one idle-timer write per 5 s */
+#define RELAY_END_WAIT_MS 1000	/* how long the shell gets to exit */
+#define RELAY_PREFIX "/api/v1/sessions/"
+#define RELAY_SUFFIX "/ws"
+
+struct relay {
+	struct cfg cfg;
+	struct session_ctx sess;
+	struct store_session s;
+	char id[ID_SIZE];
+	char ip[ACCESS_IP_SIZE];
+	char exec_id[ENGINE_ID_SIZE];
+	long long wsid;
+	bool registered;
+	int dfd;
+	int rows, cols;
+	int64_t last_input, last_touch;
+	struct pump *pump;
+};
+
+static volatile int relay_stop;
+
+static void
+relay_on_signal(int sig ATTR_UNUSED)
+{
+	relay_stop = 1;
+}
+
+/* {"type":"error","message":msg} on stdout, as a frame of its own. */
+static void
+relay_error_frame(struct relay *rl, const char *msg)
+{
+	json_t *j = json_pack("{s:s, s:s}", "type", "error", "message", msg);
+	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (text != NULL) {
+		if (rl->pump != NULL)
+			(void)pump_frame(rl->pump, text, strlen(text), 1000);
+		else
+			(void)!write(STDOUT_FILENO, text, strlen(text));
+	}
+	free(text);
+	json_decref(j);
+}
+
+/* End the shell: ^C, ^D, exit; then wait for the stream to close. */
+static void
+relay_end_shell(struct relay *rl)
+{
+	/* Split literals: "\x03\x04exit" would read as \x04e. */
+	static const char bye[] = "\x03" "\x04" "exit\r";
+	double deadline = clock_mono() + RELAY_END_WAIT_MS / 1000.0;
+	char sink[4096];
+	bool running = false;
+
+	if (rl->dfd == -1)
+		return;
+	(void)!write(rl->dfd, bye, sizeof(bye) - 1);
+	while (clock_mono() < deadline) {
+		ssize_t n = read(rl->dfd, sink, sizeof(sink));
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		if (n < 0)
+			(void)usleep(10000);
+	}
+	(void)close(rl->dfd);
+	rl->dfd = -1;
+	if (engine_exec_running(rl->sess.engine, rl->exec_id, &running) ==
+	    ERR_OK && running)
+		/* XXX: a program that ignores the TTY (raw mode) survives; the
+		 * container's removal at the session's end is the backstop. */
+		log_warnx("shell still running after the client left");
+}
+
+static void
+relay_cleanup(struct relay *rl)
+{
+	char msg[96];
+
+	relay_end_shell(rl);
+	if (rl->registered) {
+		(void)store_ws_unregister(rl->sess.store, rl->wsid);
+		rl->registered = false;
+		(void)snprintf(msg, sizeof(msg), "WebSocket disconnected for "
+		    "session: %s", rl->id);
+		(void)audit_emit(rl->sess.audit, AUDIT_INFO,
+		    "websocket.disconnected", msg, "sessionId", rl->id,
+		    "clientIp", rl->ip, AUDIT_END);
+	}
+	if (rl->last_input > rl->last_touch)
+		(void)store_touch(rl->sess.store, rl->id, rl->last_input);
+	pump_free(rl->pump);
+	rl->pump = NULL;
+}
+
+/* Send an error frame, clean up, exit. */
+ATTR_NORETURN static void
+relay_fail(struct relay *rl, const char *msg)
+{
+	relay_error_frame(rl, msg);
+	relay_cleanup(rl);
+	exit(1);
+}
+
+/* ---- checks before anything is attached ------------------------------- */
+
+static void
+relay_target(struct relay *rl)
+{
+	const char *pi = getenv("PATH_INFO");
+	size_t plen = sizeof(RELAY_PREFIX) - 1, slen = sizeof(RELAY_SUFFIX) - 1;
+
+	if (pi == NULL || strlen(pi) != plen + ID_LEN + slen ||
+	    strncmp(pi, RELAY_PREFIX, plen) != 0 ||
+	    strcmp(pi + plen + ID_LEN, RELAY_SUFFIX) != 0 ||
+	    !id_valid(pi + plen, ID_LEN))
+		relay_fail(rl, "Invalid session path");
+	memcpy(rl->id, pi + plen, ID_LEN);
+	rl->id[ID_LEN] = '\0';
+	log_setctx(rl->id);
+}
+
+static int
+relay_query_int(const char *query, const char *name)
+{
+	char v[16];
+	long long n = 0;
+
+	if (!access_query(query, name, v, sizeof(v)) ||
+	    cfg_parse_int(v, 0, 100000, &n) != ERR_OK)
+		return 0;
+	return (int)n;
+}
+
+static void
+relay_auth(struct relay *rl)
+{
+	const char *origin = getenv("HTTP_ORIGIN");
+	const char *key = getenv("HTTP_X_API_KEY");
+	const char *query = getenv("QUERY_STRING");
+	char qkey[512], msg[64];
+	enum access_key k;
+
+	if (query == NULL)
+		query = "";
+	access_client_ip(&rl->cfg, getenv("REMOTE_ADDR"),
+	    getenv("HTTP_X_FORWARDED_FOR"), getenv("HTTP_X_REAL_IP"), rl->ip);
+	if (rl->cfg.norigins > 0 && (origin == NULL || *origin == '\0'))
+		relay_fail(rl, "Origin header is required");
+	if (!cfg_origin_allowed(&rl->cfg, origin))
+		relay_fail(rl, "Origin not allowed");
+	if ((key == NULL || *key == '\0') &&
+	    access_query(query, "api_key", qkey, sizeof(qkey)))
+		key = qkey;
+	k = access_key_check(&rl->cfg, key);
+	if (k != ACCESS_KEY_OK) {
+		(void)snprintf(msg, sizeof(msg), "Authentication failed: %s",
+		    access_key_code(k));
+		(void)audit_emit(rl->sess.audit, AUDIT_WARN, "auth.failure", msg,
+		    "sessionId", rl->id, "clientIp", rl->ip, "reason",
+		    access_key_code(k), AUDIT_END);
+		relay_fail(rl, k == ACCESS_KEY_MISSING ?
+		    "X-API-Key header is required" : "Invalid API key");
+	}
+	rl->cols = frame_clamp_cols(relay_query_int(query, "cols"));
+	rl->rows = frame_clamp_rows(relay_query_int(query, "rows"));
+}
+
+static void
+relay_register(struct relay *rl)
+{
+	struct ratelimit lim = { rl->cfg.sessions_per_hour,
+		rl->cfg.concurrent_per_ip, rl->cfg.websockets_per_ip };
+	char msg[96], limit[24];
+	enum err r;
+
+	r = session_lookup(&rl->sess, rl->id, clock_now_ms(), rl->ip, &rl->s);
+	if (r == ERR_EXPIRED)
+		relay_fail(rl, "Session has expired");
+	if (r != ERR_OK || rl->s.state != STORE_RUNNING)
+		relay_fail(rl, "Session not found");
+	r = store_ws_register(rl->sess.store, &lim, rl->id, rl->ip,
+	    (long)getpid(), clock_now_ms(), &rl->wsid);
+	if (r == ERR_LIMIT) {
+		(void)snprintf(limit, sizeof(limit), "%lld", lim.websockets);
+		(void)snprintf(msg, sizeof(msg), "Rate limit exceeded: websocket "
+		    "limit (%lld/concurrent)", lim.websockets);
+		(void)audit_emit(rl->sess.audit, AUDIT_WARN,
+		    "rate_limit.websocket", msg, "clientIp", rl->ip, "limit",
+		    limit, "window", "concurrent", AUDIT_END);
+		relay_fail(rl, "Too many concurrent connections");
+	}
+	if (r != ERR_OK)
+		relay_fail(rl, "Internal error");
+	rl->registered = true;
+}
+
+/* ---- the session's terminal ------------------------------------------- */
+
+static const char *
+relay_banner(const char *pair)
+{
+	if (strcmp(pair, "jj-git") == 0)
+		return "Welcome to the \x1b[32mjj\x1b[0m/\x1b[33mgit\x1b[0m "
+		    "sandbox!\r\nTry jj and git commands safely here.\r\n\r\n";
+	return NULL;
+}
+
+static void
+relay_attach(struct relay *rl, const struct pump_ops *ops)
+{
+	char extra[ENGINE_HEAD_MAX], msg[96];
+	json_t *j;
+	char *text;
+	size_t n = 0;
+	enum err r;
+
+	r = engine_exec_create(rl->sess.engine, rl->s.container_id, rl->exec_id);
+	if (r == ERR_OK)
+		r = engine_exec_attach(rl->cfg.docker_socket, rl->exec_id,
+		    rl->cfg.engine_timeout * 1000, &rl->dfd, extra,
+		    sizeof(extra), &n);
+	if (r != ERR_OK) {
+		(void)audit_emit(rl->sess.audit, AUDIT_ERROR, "error.internal",
+		    "WebSocket connection failed: cannot attach a shell",
+		    "sessionId", rl->id, "clientIp", rl->ip, "error",
+		    err_str(r), AUDIT_END);
+		relay_fail(rl, "Cannot start a shell in the session");
+	}
+	/* API 1.41 ignores ConsoleSize: resize right after the upgrade. */
+	(void)engine_exec_resize(rl->sess.engine, rl->exec_id, rl->rows,
+	    rl->cols);
+	rl->pump = pump_new(rl->dfd, (size_t)rl->cfg.max_ws_message, ops, rl);
+	j = json_pack("{s:s, s:s}", "type", "connected", "sessionId", rl->id);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (text == NULL || pump_frame(rl->pump, text, strlen(text), 2000) !=
+	    ERR_OK) {
+		free(text);
+		relay_cleanup(rl);
+		exit(1);
+	}
+	free(text);
+	if (relay_banner(rl->s.tool_pair) != NULL) {
+		j = json_pack("{s:s, s:s}", "type", "output", "data",
+		    relay_banner(rl->s.tool_pair));
+		text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (text != NULL)
+			(void)pump_frame(rl->pump, text, strlen(text), 2000);
+		free(text);
+	}
+	pump_preload(rl->pump, extra, n);
+	(void)snprintf(msg, sizeof(msg), "WebSocket connected for session: %s",
+	    rl->id);
+	(void)audit_emit(rl->sess.audit, AUDIT_INFO, "websocket.connected", msg,
+	    "sessionId", rl->id, "clientIp", rl->ip, "#connectionId", rl->wsid,
+	    AUDIT_END);
+}
+
+/* Input for the shell, through the filter. */
+static void
+relay_input(struct relay *rl, struct pump *p, const char *data, size_t len)
+{
+	enum filter_verdict v = filter_check(data, len);
+	char msg[96], shown[101];
+
+	if (v == FILTER_OK) {
+		(void)pump_to_container(p, data, len);
+		return;
+	}
+	memcpy(shown, data, len < 100 ? len : 100);
+	shown[len < 100 ? len : 100] = '\0';
+	(void)snprintf(msg, sizeof(msg), "Invalid input rejected: %s",
+	    filter_cause(v));
+	(void)audit_emit(rl->sess.audit, AUDIT_WARN, "input.invalid", msg,
+	    "sessionId", rl->id, "clientIp", rl->ip, "reason", filter_cause(v),
+	    "input", shown, AUDIT_END);
+	relay_error_frame(rl, filter_message(v));
+}
+
+static int
+relay_line(struct pump *p, const char *line, size_t len, void *arg)
+{
+	struct relay *rl = arg;
+	struct frame_msg m;
+
+	frame_parse(line, len, &m);
+	if (m.kind == FRAME_RESIZE) {
+		rl->rows = m.rows;
+		rl->cols = m.cols;
+		(void)engine_exec_resize(rl->sess.engine, rl->exec_id, m.rows,
+		    m.cols);
+	} else
+		relay_input(rl, p, m.data, m.len);
+	frame_msg_release(&m);
+	rl->last_input = clock_now_ms();
+	if (rl->last_input - rl->last_touch >= RELAY_TOUCH_MS) {
+		(void)store_touch(rl->sess.store, rl->id, rl->last_input);
+		rl->last_touch = rl->last_input;
+	}
+	return 0;
+}
+
+/* Past the deadline?  Ask the store: another relay may have seen input. */
+static int
+relay_tick(struct pump *p ATTR_UNUSED, int64_t now, void *arg)
+{
+	struct relay *rl = arg;
+	struct store_session s = rl->s;
+	const char *why;
+
+	if (rl->last_input > s.last_active)
+		s.last_active = rl->last_input;
+	if (now < session_deadline(&rl->cfg, &s))
+		return 0;
+	if (store_get(rl->sess.store, rl->id, &rl->s) != ERR_OK ||
+	    rl->s.state == STORE_ENDED) {
+		relay_error_frame(rl, "Session ended");
+		return 1;
+	}
+	if (rl->last_input > rl->s.last_active)
+		rl->s.last_active = rl->last_input;
+	if ((why = session_expiry(&rl->cfg, &rl->s, now)) == NULL)
+		return 0;
+	relay_error_frame(rl, "Session expired");
+	relay_end_shell(rl);
+	(void)session_end(&rl->sess, rl->id, why, rl->ip, now);
+	return 1;
+}
+
+static void
+relay_setup(struct relay *rl)
+{
+	struct sigaction sa;
+	char *errstr = NULL;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = relay_on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	rl->dfd = -1;
+	if (cfg_load(&rl->cfg, NULL, NULL, &errstr) != ERR_OK) {
+		log_warnx("%s", errstr != NULL ? errstr : "bad configuration");
+		relay_fail(rl, "Server misconfigured");
+	}
+	log_init("toolkata-relay", rl->cfg.verbose);
+	/* websocketd logs our stderr with the URL, query (api_key) included. */
+	if (rl->cfg.relay_log[0] != '\0') {
+		int fd = open(rl->cfg.relay_log, O_WRONLY | O_APPEND | O_CREAT |
+		    O_CLOEXEC, 0640);
+
+		if (fd != -1) {
+			(void)dup2(fd, STDERR_FILENO);
+			(void)close(fd);
+		}
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		relay_fail(rl, "Internal error");
+	rl->sess.cfg = &rl->cfg;
+	if ((rl->sess.audit = audit_open(rl->cfg.audit_log, &errstr)) == NULL ||
+	    (rl->sess.store = store_open(rl->cfg.state_file, &errstr)) == NULL) {
+		log_warnx("%s", errstr != NULL ? errstr : "?");
+		relay_fail(rl, "Internal error");
+	}
+	rl->sess.engine = engine_new(rl->cfg.docker_socket,
+	    rl->cfg.engine_timeout * 1000);
+}
+
+static void
+relay_usage(FILE *fp)
+{
+	(void)fprintf(fp,
+	    "usage: toolkata-relay [--help] [--passenv-list]\n"
+	    "\n"
+	    "Started by websocketd (--binary) for each terminal WebSocket; reads\n"
+	    "the CGI-style environment websocketd sets, stdin and stdout.\n"
+	    "  --passenv-list  print the variables websocketd must pass through\n"
+	    "                  (websocketd --passenv \"$(toolkata-relay "
+	    "--passenv-list)\")\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct relay rl;
+	static const struct pump_ops ops = { relay_line, relay_tick };
+	char names[4096];
+	enum err r;
+
+	if (argc > 1) {
+		if (strcmp(argv[1], "--passenv-list") == 0) {
+			cfg_env_names(names, sizeof(names));
+			(void)printf("PATH,%s\n", names);
+			return 0;
+		}
+		relay_usage(strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return strcmp(argv[1], "--help") == 0 ? 0 : 64;
+	}
+	relay_setup(&rl);
+	relay_target(&rl);
+	relay_auth(&rl);
+	relay_register(&rl);
+	relay_attach(&rl, &ops);
+	r = pump_run(rl.pump, &relay_stop);
+	if (r == ERR_TOOBIG) {
+		char msg[96];
+
+		(void)snprintf(msg, sizeof(msg), "Message size exceeds maximum "
+		    "%lld bytes", rl.cfg.max_ws_message);
+		relay_error_frame(&rl, msg);
+	}
+	if (pump_dropped(rl.pump) > 0)
+		log_warnx("dropped %zu bytes of input the shell did not read",
+		    pump_dropped(rl.pump));
+	relay_cleanup(&rl);
+	return 0;
+}
