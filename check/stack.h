@@ -37,6 +37,7 @@ struct stack {
 	char audit[128];
 	char instance[33];
 	int port;
+	int ws_port;
 	char base[64];
 	char *env[STACK_ENV_MAX];	/* "K=V" for toolkata-api, owned */
 	size_t nenv;
@@ -101,6 +102,7 @@ stack_init(struct stack *st, const char *name)
 	(void)snprintf(st->instance, sizeof(st->instance), "t-%s-%ld", name,
 	    (long)getpid());
 	st->port = stack_free_port();
+	st->ws_port = stack_free_port();
 	(void)snprintf(st->base, sizeof(st->base), "http://127.0.0.1:%d",
 	    st->port);
 	stack_setenv(st, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
@@ -113,6 +115,15 @@ stack_init(struct stack *st, const char *name)
 	(void)snprintf(buf, sizeof(buf), "%d", st->port);
 	stack_setenv(st, "TOOLKATA_HTTP_PORT", buf);
 	stack_setenv(st, "TOOLKATA_API_SOCK", st->sock);
+	(void)snprintf(buf, sizeof(buf), "%d", st->ws_port);
+	stack_setenv(st, "TOOLKATA_WS_PORT", buf);
+	stack_setenv(st, "TOOLKATA_WWW", "caddy/www");
+	{
+		char log[128];
+
+		(void)snprintf(log, sizeof(log), "%s/relay.log", st->dir);
+		stack_setenv(st, "SANDBOX_RELAY_LOG", log);
+	}
 }
 
 static inline void
@@ -432,11 +443,36 @@ stack_start_caddy(struct stack *st)
 	(void)stack_spawn(st, "caddy", argv);
 }
 
-/* Start toolkata-api and Caddy and wait until /health answers. */
+/* websocketd running bin/toolkata-relay on st->ws_port, passing the
+ * relay's configuration variables through. */
+static inline void
+stack_start_websocketd(struct stack *st)
+{
+	static char passenv[4096];
+	char port[32], penv[4200];
+	const char *argv[] = { "/usr/bin/websocketd", "--address=127.0.0.1",
+		port, "--binary", "--loglevel=error", "--maxforks=100",
+		"--closems=200", penv, "bin/toolkata-relay", NULL };
+	FILE *fp;
+
+	if (passenv[0] == '\0') {
+		fp = popen("bin/toolkata-relay --passenv-list", "r");
+		ck_assert_ptr_nonnull(fp);
+		ck_assert_ptr_nonnull(fgets(passenv, sizeof(passenv), fp));
+		passenv[strcspn(passenv, "\n")] = '\0';
+		(void)pclose(fp);
+	}
+	(void)snprintf(port, sizeof(port), "--port=%d", st->ws_port);
+	(void)snprintf(penv, sizeof(penv), "--passenv=%s", passenv);
+	(void)stack_spawn(st, "websocketd", argv);
+}
+
+/* Start toolkata-api, websocketd and Caddy; wait until /health answers. */
 static inline void
 stack_up(struct stack *st)
 {
 	stack_start_api(st);
+	stack_start_websocketd(st);
 	stack_start_caddy(st);
 	ck_assert_msg(stack_wait_http(st, "/health", 15000),
 	    "stack did not come up; see %s/*.log", st->dir);
@@ -476,6 +512,7 @@ stack_down(struct stack *st)
 	const char *keep = getenv("TOOLKATA_KEEP");
 
 	stack_stop_one(st, "caddy");
+	stack_stop_one(st, "websocketd");
 	stack_stop_one(st, "api");
 	stack_remove_containers(st);
 	if (keep == NULL || strcmp(keep, "1") != 0)
@@ -609,6 +646,24 @@ file_contains(const char *path, const char *needle)
 	(void)fclose(fp);
 	buf[n] = '\0';
 	return strstr(buf, needle) != NULL;
+}
+
+/* POST a session through Caddy from src with header lines hdrs; copies its
+ * id into id (ID_SIZE bytes) or fails the test. */
+static inline void
+stack_create_session(const struct stack *st, const char *src,
+    const char *const *hdrs, char *id)
+{
+	struct http_resp r;
+	json_t *j;
+
+	stack_http(st, "POST", "/api/v1/sessions", src, hdrs,
+	    "{\"toolPair\":\"jj-git\"}", &r);
+	ck_assert_msg(r.status == 201, "create: %ld %s", r.status, r.body);
+	j = resp_json(&r);
+	(void)snprintf(id, 38, "%s", jstr(j, "sessionId"));
+	json_decref(j);
+	http_resp_free(&r);
 }
 
 /* Become the subreaper so that daemons restarted by a test child are

@@ -1,0 +1,611 @@
+/*
+ * check_relay.c: the terminal through the whole real chain: Caddy ->
+ * forward_auth (toolkata-api over FastCGI) -> websocketd -> toolkata-relay
+ * -> exec in a runsc container from toolkata-sandbox:latest.  Pre-upgrade
+ * answers, the wire protocol, resize, paste, caps, floods, UTF-8, the
+ * shell's end, the session's deadline, and a killed relay's quota slot.
+ */
+#include "compat.h"
+
+#include <sqlite3.h>
+
+#include "clock.h"
+#include "log.h"
+#include "stack.h"
+#include "util.h"
+#include "ws.h"
+
+#define KEY "test-key-123"
+#define ORIGIN "http://allowed.test"
+
+static struct stack st;
+static const char *const key_hdrs[] = { "X-API-Key: " KEY, NULL };
+
+static void
+relay_env(struct stack *s)
+{
+	stack_setenv(s, "SANDBOX_API_KEY", KEY);
+	stack_setenv(s, "SANDBOX_ALLOWED_ORIGINS", ORIGIN);
+	stack_setenv(s, "MAX_SESSIONS_PER_HOUR", "200");
+	stack_setenv(s, "MAX_CONCURRENT_PER_IP", "20");
+	stack_setenv(s, "MAX_WEBSOCKETS_PER_IP", "3");
+	stack_setenv(s, "CIRCUIT_MAX_CONTAINERS", "50");
+	stack_setenv(s, "CIRCUIT_MAX_MEMORY_PERCENT", "100");
+}
+
+static void
+relay_setup(void)
+{
+	stack_init(&st, "relay");
+	relay_env(&st);
+	stack_up(&st);
+}
+
+static void
+deadline_setup(void)
+{
+	stack_init(&st, "deadline");
+	relay_env(&st);
+	stack_setenv(&st, "SANDBOX_IDLE_TIMEOUT", "10");
+	stack_setenv(&st, "SANDBOX_REAP_INTERVAL", "3600");
+	stack_up(&st);
+}
+
+static void
+teardown(void)
+{
+	stack_down(&st);
+}
+
+/* A terminal: its socket, everything it printed, its control frames. */
+struct term {
+	struct ws ws;
+	char *out;		/* terminal bytes, NUL-terminated */
+	size_t len, cap;
+	char ctl[8][512];	/* control frames in order */
+	size_t nctl;
+	size_t frames;		/* binary terminal frames received */
+	bool bad_utf8_frame;	/* a terminal frame that is not whole UTF-8 */
+};
+
+static bool
+utf8_whole(const char *s, size_t n)
+{
+	const unsigned char *b = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t need = b[i] < 0x80 ? 1 : (b[i] & 0xe0) == 0xc0 ? 2 :
+		    (b[i] & 0xf0) == 0xe0 ? 3 : (b[i] & 0xf8) == 0xf0 ? 4 : 0;
+
+		if (need == 0 || i + need > n)
+			return false;
+		for (size_t k = 1; k < need; k++)
+			if ((b[i + k] & 0xc0) != 0x80)
+				return false;
+		i += need;
+	}
+	return true;
+}
+
+static bool
+is_control(const char *m, size_t n)
+{
+	json_t *j;
+	bool ok;
+
+	if (n == 0 || m[0] != '{')
+		return false;
+	j = json_loadb(m, n, 0, NULL);
+	ok = json_is_string(json_object_get(j, "type"));
+	json_decref(j);
+	return ok;
+}
+
+/* Read one message; false on close or timeout. */
+static bool
+term_read(struct term *t, int timeout_ms)
+{
+	enum ws_type type;
+	char *m;
+	size_t n;
+
+	type = ws_recv(&t->ws, timeout_ms, &m, &n);
+	if (type != WS_TEXT && type != WS_BINARY) {
+		free(m);
+		return false;
+	}
+	if (is_control(m, n)) {
+		if (t->nctl < 8)
+			(void)snprintf(t->ctl[t->nctl++], sizeof(t->ctl[0]), "%s",
+			    m);
+	} else {
+		if (!utf8_whole(m, n))
+			t->bad_utf8_frame = true;
+		t->frames++;
+		if (t->len + n + 1 > t->cap) {
+			t->cap = (t->len + n + 1) * 2;
+			t->out = realloc(t->out, t->cap);
+			ck_assert_ptr_nonnull(t->out);
+		}
+		memcpy(t->out + t->len, m, n);
+		t->len += n;
+		t->out[t->len] = '\0';
+	}
+	free(m);
+	return true;
+}
+
+/* Read until the output (from offset from) contains needle. */
+static bool
+term_wait(struct term *t, size_t from, const char *needle, int ms)
+{
+	double end = clock_mono() + ms / 1000.0;
+	size_t nl = strlen(needle), at = from;
+
+	for (;;) {
+		/* Search only what is new (plus an overlap): the output can
+		 * be megabytes. */
+		if (t->out != NULL && at <= t->len &&
+		    strstr(t->out + at, needle) != NULL)
+			return true;
+		if (t->len > at + nl)
+			at = t->len - nl;
+		if (clock_mono() > end || (!term_read(t, 200) && t->ws.closed))
+			break;
+	}
+	return t->out != NULL && at <= t->len &&
+	    strstr(t->out + at, needle) != NULL;
+}
+
+/* Read until a control frame containing needle; true when seen. */
+static bool
+term_wait_ctl(struct term *t, const char *needle, int ms)
+{
+	double end = clock_mono() + ms / 1000.0;
+
+	for (;;) {
+		for (size_t i = 0; i < t->nctl; i++)
+			if (strstr(t->ctl[i], needle) != NULL)
+				return true;
+		if (clock_mono() > end || (!term_read(t, 200) && t->ws.closed))
+			break;
+	}
+	for (size_t i = 0; i < t->nctl; i++)
+		if (strstr(t->ctl[i], needle) != NULL)
+			return true;
+	return false;
+}
+
+/* Read until the socket closes (or ms pass); true when it closed. */
+static bool
+term_wait_closed(struct term *t, int ms)
+{
+	double end = clock_mono() + ms / 1000.0;
+
+	while (!t->ws.closed && clock_mono() < end)
+		(void)term_read(t, 200);
+	return t->ws.closed;
+}
+
+static void
+term_free(struct term *t)
+{
+	ws_close(&t->ws);
+	free(t->out);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Open a terminal on session id through Caddy; returns the HTTP status. */
+static int
+term_open_at(struct term *t, int port, const char *id, const char *src,
+    const char *origin, const char *query)
+{
+	char path[256];
+
+	memset(t, 0, sizeof(*t));
+	(void)snprintf(path, sizeof(path), "/api/v1/sessions/%s/ws%s%s", id,
+	    query != NULL ? "?" : "", query != NULL ? query : "");
+	ck_assert_msg(ws_open(&t->ws, port, path, src, origin, NULL),
+	    "cannot reach port %d", port);
+	return t->ws.status;
+}
+
+/* Open through Caddy with the key and Origin, and wait for the prompt. */
+static void
+term_ready(struct term *t, const char *id, const char *src, const char *q)
+{
+	char query[160];
+
+	(void)snprintf(query, sizeof(query), "api_key=%s%s%s", KEY,
+	    q != NULL ? "&" : "", q != NULL ? q : "");
+	ck_assert_int_eq(term_open_at(t, st.port, id, src, ORIGIN, query), 101);
+	ck_assert_msg(term_wait(t, 0, "$\x1b[0m ", 15000), "no prompt: %s",
+	    t->out != NULL ? t->out : "(nothing)");
+}
+
+static void
+term_send(struct term *t, const char *s)
+{
+	ck_assert(ws_send_text(&t->ws, s));
+}
+
+/* Run a command (TryIt style: "cmd\n") and wait for a marker after it. */
+static void
+term_run(struct term *t, const char *cmd, const char *expect)
+{
+	size_t from = t->len;
+	char line[1024];
+
+	(void)snprintf(line, sizeof(line), "%s\n", cmd);
+	term_send(t, line);
+	ck_assert_msg(term_wait(t, from, expect, 15000),
+	    "'%s' did not print '%s'; got: %s", cmd, expect,
+	    t->out != NULL ? t->out + from : "");
+}
+
+/* The relay processes registered for a session (pids from the store). */
+static size_t
+relay_pids(const char *id, long *pids, size_t max)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(sqlite3_open(st.state, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT pid FROM websockets "
+	    "WHERE session_id=?1 ORDER BY id", -1, &q, NULL), SQLITE_OK);
+	(void)sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	while (n < max && sqlite3_step(q) == SQLITE_ROW)
+		pids[n++] = (long)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+static long
+rss_kib(long pid)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *fp;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			v = strtol(line + 6, NULL, 10);
+	(void)fclose(fp);
+	return v;
+}
+
+/* ---- before the upgrade ------------------------------------------------ */
+
+START_TEST(test_preupgrade_answers)
+{
+	char id[ID_SIZE], q[96];
+	struct term t[4], d;
+	const char *src = "127.0.0.101";
+
+	stack_create_session(&st, src, key_hdrs, id);
+	ck_assert_int_eq(term_open_at(&t[0], st.port, id, src, ORIGIN,
+	    "api_key=wrong"), 401);
+	term_free(&t[0]);
+	ck_assert_int_eq(term_open_at(&t[0], st.port, id, src, ORIGIN, NULL),
+	    401);
+	term_free(&t[0]);
+	(void)snprintf(q, sizeof(q), "api_key=%s", KEY);
+	ck_assert_int_eq(term_open_at(&t[0], st.port, id, src,
+	    "http://evil.test", q), 403);
+	term_free(&t[0]);
+	ck_assert_int_eq(term_open_at(&t[0], st.port, id, src, NULL, q), 403);
+	term_free(&t[0]);
+	ck_assert_int_eq(term_open_at(&t[0], st.port,
+	    "sess_00000000000000000000000000000000", src, ORIGIN, q), 404);
+	term_free(&t[0]);
+
+	/* Three terminals per IP; the fourth is refused before the upgrade. */
+	for (int i = 0; i < 3; i++)
+		term_ready(&t[i], id, src, NULL);
+	ck_assert_int_eq(term_open_at(&t[3], st.port, id, src, ORIGIN, q), 429);
+	term_free(&t[3]);
+	ck_assert(file_contains(st.audit, "\"event\":\"rate_limit.websocket\""));
+	for (int i = 0; i < 3; i++)
+		term_free(&t[i]);
+
+	/* Straight to websocketd, skipping Caddy: the relay checks again. */
+	ck_assert_int_eq(term_open_at(&d, st.ws_port, id, src, ORIGIN,
+	    "api_key=forged"), 101);
+	ck_assert(term_wait_ctl(&d, "Invalid API key", 5000));
+	ck_assert(term_wait_closed(&d, 5000));
+	ck_assert_int_eq(d.frames, 0);
+	term_free(&d);
+}
+END_TEST
+
+/* ---- the terminal -------------------------------------------------------- */
+
+START_TEST(test_connect_run_resize)
+{
+	char id[ID_SIZE], q[128];
+	struct term t;
+	json_t *j;
+
+	stack_create_session(&st, "127.0.0.102", key_hdrs, id);
+	(void)snprintf(q, sizeof(q), "api_key=%s&cols=100&rows=30", KEY);
+	ck_assert_int_eq(term_open_at(&t, st.port, id, "127.0.0.102", ORIGIN,
+	    q), 101);
+	/* The very first message is "connected", alone in its frame. */
+	ck_assert(term_read(&t, 15000));
+	ck_assert_int_eq(t.nctl, 1);
+	ck_assert_int_eq(t.frames, 0);
+	j = json_loads(t.ctl[0], 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(jstr(j, "type"), "connected");
+	ck_assert_str_eq(jstr(j, "sessionId"), id);
+	json_decref(j);
+	ck_assert(term_wait_ctl(&t, "\"type\":\"output\"", 5000));
+	ck_assert_ptr_nonnull(strstr(t.ctl[1], "sandbox!"));
+	ck_assert(term_wait(&t, 0, "$\x1b[0m ", 15000));
+
+	term_run(&t, "echo hello; git --version", "git version 2.");
+	ck_assert_ptr_nonnull(strstr(t.out, "hello\r\n"));
+	term_run(&t, "stty size", "30 100");
+	term_send(&t, "{\"type\":\"resize\",\"rows\":40,\"cols\":132}");
+	term_run(&t, "stty size", "40 132");
+	/* Out-of-range sizes are clamped. */
+	term_send(&t, "{\"type\":\"resize\",\"rows\":1,\"cols\":99999}");
+	term_run(&t, "stty size", "5 500");
+	/* {"type":"input"} is keystrokes too. */
+	term_send(&t, "{\"type\":\"input\",\"data\":\"echo via-input-$((6*7))\\r\"}");
+	ck_assert(term_wait(&t, 0, "via-input-42", 10000));
+	term_run(&t, "id -un; pwd", "/home/toolkata");
+	ck_assert_ptr_nonnull(strstr(t.out, "sandbox"));
+	term_free(&t);
+	ck_assert(file_contains(st.audit, "\"event\":\"websocket.connected\""));
+}
+END_TEST
+
+START_TEST(test_paste_and_filter)
+{
+	char id[ID_SIZE];
+	struct term t;
+	size_t from;
+
+	stack_create_session(&st, "127.0.0.103", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.103", NULL);
+	/* A paste as xterm.js wraps it, then Enter. */
+	term_send(&t, "\x1b[200~echo pasted-$((40+2))\x1b[201~");
+	term_send(&t, "\r");
+	ck_assert(term_wait(&t, 0, "pasted-42", 10000));
+	/* Arrow keys and an Alt-chord pass silently. */
+	term_send(&t, "\x1b[A");
+	term_send(&t, "\x1b" "b");
+	term_send(&t, "\x15");	/* ^U: clear the line again */
+	/* OSC 52 (clipboard write) is refused with an error frame, audited,
+	 * and the terminal stays usable. */
+	term_send(&t, "\x1b]52;c;ZWNobyBoaQ==\x07");
+	ck_assert(term_wait_ctl(&t, "Malicious escape sequences", 5000));
+	ck_assert(file_contains(st.audit, "\"event\":\"input.invalid\""));
+	ck_assert(file_contains(st.audit, "\"reason\":\"MaliciousEscapeSequence\""));
+	term_send(&t, "\x1b[200~unbalanced");
+	ck_assert(term_wait_ctl(&t, "bracketed paste", 5000));
+	from = t.len;
+	term_run(&t, "echo still-$((1+1))", "still-2");
+	ck_assert(from < t.len);
+	term_free(&t);
+}
+END_TEST
+
+START_TEST(test_line_cap)
+{
+	char id[ID_SIZE], line[1100];
+	struct term t;
+
+	stack_create_session(&st, "127.0.0.104", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.104", NULL);
+	/* Exactly 1024 bytes is allowed: a comment the shell ignores. */
+	memset(line, 'x', 1024);
+	line[0] = '#';
+	line[1024] = '\0';
+	term_send(&t, line);
+	term_send(&t, "\x15");
+	term_run(&t, "echo fits-$((2*2))", "fits-4");
+	/* 1025 is refused and the relay leaves. */
+	memset(line, 'y', 1025);
+	line[1025] = '\0';
+	term_send(&t, line);
+	ck_assert(term_wait_ctl(&t, "exceeds maximum 1024 bytes", 5000));
+	ck_assert(term_wait_closed(&t, 5000));
+	term_free(&t);
+}
+END_TEST
+
+START_TEST(test_floods_stay_bounded)
+{
+	char id[ID_SIZE], chunk[1001];
+	long pids[4], before, after;
+	struct term t;
+	size_t from;
+
+	stack_create_session(&st, "127.0.0.105", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.105", NULL);
+	ck_assert_int_eq(relay_pids(id, pids, 4), 1);
+	before = rss_kib(pids[0]);
+	ck_assert_int_gt(before, 0);
+
+	/* 1 MiB of input into a shell that reads it slowly (cat to null
+	 * under a 0.5 CPU quota): no deadlock, memory stays put. */
+	term_run(&t, "stty -echo; cat > /dev/null; stty echo", "stty echo");
+	memset(chunk, 'z', 1000);
+	chunk[1000] = '\0';
+	for (int i = 0; i < 1048; i++) {
+		term_send(&t, chunk);
+		if (i % 64 == 0)
+			(void)term_read(&t, 0);
+	}
+	term_send(&t, "\x03");
+	term_run(&t, "echo alive-$((3*3))", "alive-9");
+
+	/* 4 MB of output with a reader that stalls for 3 s first. */
+	from = t.len;
+	term_send(&t, "head -c 3000000 /dev/zero | base64 -w 0; echo; "
+	    "echo end-$((5*5))\n");
+	(void)sleep(3);
+	after = rss_kib(pids[0]);
+	ck_assert_msg(after - before < 8192, "relay grew %ld KiB while the "
+	    "reader stalled", after - before);
+	ck_assert(term_wait(&t, from, "end-25", 60000));
+	after = rss_kib(pids[0]);
+	ck_assert_msg(after - before < 8192, "relay grew from %ld to %ld KiB",
+	    before, after);
+	term_free(&t);
+}
+END_TEST
+
+START_TEST(test_utf8_frames)
+{
+	char id[ID_SIZE];
+	struct term t;
+	size_t from;
+	char *p;
+	size_t count = 0;
+
+	stack_create_session(&st, "127.0.0.106", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.106", NULL);
+	from = t.len;
+	/* 3000 x (2+3+4 bytes): far more than one read, so frames split. */
+	term_send(&t, "s=$(printf 'é€😀%.0s' $(seq 1 3000)); printf '<%s>\\n' \"$s\"\n");
+	ck_assert(term_wait(&t, from, "😀>", 30000));
+	ck_assert_msg(!t.bad_utf8_frame, "a frame ended inside a character");
+	p = strstr(t.out + from, "<é");
+	ck_assert_ptr_nonnull(p);
+	for (p = p + 1; strncmp(p, "é€😀", 9) == 0; p += 9)
+		count++;
+	ck_assert_int_eq(count, 3000);
+	ck_assert_int_gt(t.frames, 2);
+	term_free(&t);
+}
+END_TEST
+
+START_TEST(test_disconnect_ends_shell)
+{
+	char id[ID_SIZE], pid[32], *p;
+	struct term a, b;
+	size_t from;
+	long dummy[4];
+
+	stack_create_session(&st, "127.0.0.107", key_hdrs, id);
+	term_ready(&a, id, "127.0.0.107", NULL);
+	from = a.len;
+	term_run(&a, "echo x$((1+1))x pid=$$=", "x2x pid=");
+	ck_assert(term_wait(&a, from, "=\r\n", 5000));
+	p = strstr(a.out + from, "x2x pid=");
+	ck_assert_ptr_nonnull(p);
+	p += 4;
+	{
+		size_t n = strcspn(p + 4, "=");
+
+		ck_assert_int_lt(n, sizeof(pid));
+		memcpy(pid, p + 4, n);
+		pid[n] = '\0';
+	}
+	term_free(&a);
+	/* The relay ends the shell and unregisters within a second or so. */
+	for (int i = 0; i < 30 && relay_pids(id, dummy, 4) > 0; i++)
+		(void)usleep(100000);
+	ck_assert_int_eq(relay_pids(id, dummy, 4), 0);
+	term_ready(&b, id, "127.0.0.107", NULL);
+	from = b.len;
+	term_run(&b, "ps -eo pid=,comm= | tr -s ' ' | sed 's/^ //' | "
+	    "sort -n | tr '\\n' ','; echo END", "END\r\n");
+	{
+		char needle[48];
+
+		(void)snprintf(needle, sizeof(needle), ",%s bash,", pid);
+		ck_assert_msg(strstr(b.out + from, needle) == NULL,
+		    "the first shell (pid %s) is still running: %s", pid,
+		    b.out + from);
+	}
+	term_free(&b);
+}
+END_TEST
+
+START_TEST(test_killed_relay_frees_slot)
+{
+	char id[ID_SIZE];
+	struct term t[4];
+	long pids[4];
+
+	stack_create_session(&st, "127.0.0.108", key_hdrs, id);
+	for (int i = 0; i < 3; i++)
+		term_ready(&t[i], id, "127.0.0.108", NULL);
+	ck_assert_int_eq(relay_pids(id, pids, 4), 3);
+	ck_assert_int_eq(kill((pid_t)pids[1], SIGKILL), 0);
+	(void)term_wait_closed(&t[1], 5000);
+	/* The stale registration is found by pid and dropped. */
+	term_ready(&t[3], id, "127.0.0.108", NULL);
+	term_run(&t[3], "echo fourth-$((2+2))", "fourth-4");
+	for (int i = 0; i < 4; i++)
+		term_free(&t[i]);
+}
+END_TEST
+
+START_TEST(test_deadline_closes)
+{
+	char id[ID_SIZE], code[8];
+	struct term t;
+	struct http_resp r;
+	char path[96];
+
+	stack_create_session(&st, "127.0.0.109", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.109", NULL);
+	/* Idle timeout 10 s: the relay says so and leaves, and the session
+	 * is over (no reaper pass in this stack: the relay ended it). */
+	ck_assert(term_wait_ctl(&t, "Session expired", 16000));
+	ck_assert(term_wait_closed(&t, 5000));
+	term_free(&t);
+	(void)snprintf(path, sizeof(path), "/api/v1/sessions/%s", id);
+	stack_http(&st, "GET", path, NULL, key_hdrs, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_ptr_nonnull(strstr(r.body, "Expired"));
+	http_resp_free(&r);
+	ck_assert_int_eq(stack_ncontainers(&st), 0);
+	(void)code;
+}
+END_TEST
+
+static Suite *
+relay_suite(void)
+{
+	Suite *s = suite_create("relay");
+	TCase *tc = tcase_create("chain");
+	TCase *dl = tcase_create("deadline");
+
+	tcase_add_unchecked_fixture(tc, relay_setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_preupgrade_answers);
+	tcase_add_test(tc, test_connect_run_resize);
+	tcase_add_test(tc, test_paste_and_filter);
+	tcase_add_test(tc, test_line_cap);
+	tcase_add_test(tc, test_floods_stay_bounded);
+	tcase_add_test(tc, test_utf8_frames);
+	tcase_add_test(tc, test_disconnect_ends_shell);
+	tcase_add_test(tc, test_killed_relay_frees_slot);
+	suite_add_tcase(s, tc);
+
+	tcase_add_unchecked_fixture(dl, deadline_setup, teardown);
+	tcase_set_timeout(dl, 60);
+	tcase_add_test(dl, test_deadline_closes);
+	suite_add_tcase(s, dl);
+	return s;
+}
+
+int
+main(void)
+{
+	stack_global_init();
+	return util_run(relay_suite());
+}
