@@ -133,8 +133,11 @@ stop:
 	@./deploy/stop-local.sh
 
 check: deps all image $(UNIT) $(ITEST)
-	@caddy validate --config caddy/Caddyfile.local --adapter caddyfile \
-	    >/dev/null 2>&1 || { echo "caddy validate failed"; exit 1; }
+	@for f in caddy/Caddyfile caddy/Caddyfile.local; do \
+	    XDG_DATA_HOME=/tmp/toolkata-caddy XDG_CONFIG_HOME=/tmp/toolkata-caddy \
+	    caddy validate --config $$f --adapter caddyfile >/dev/null 2>&1 || \
+	    { echo "caddy validate $$f failed"; exit 1; }; \
+	    echo "caddy validate $$f: ok"; done
 	@./check/run.sh $(UNIT) -- $(ITEST)
 
 unit: all $(UNIT)
