@@ -15,7 +15,7 @@ PKGS := libfcgi-dev libfcgi-bin libjansson-dev libcurl4-openssl-dev \
 	libsqlite3-dev check libsubunit-dev pkg-config docker.io runsc caddy \
 	websocketd debootstrap clang libclang-rt-14-dev wrk shellcheck \
 	cppcheck clang-tidy curl jq sqlite3 procps iproute2 python3 \
-	gcc make
+	gcc make nodejs npm chromium
 
 WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -58,7 +58,8 @@ API_OBJ := $(API_SRC:.c=.o)
 
 UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_ratelimit check/check_store check/check_audit \
-	check/check_engine check/check_metrics check/check_req
+	check/check_engine check/check_metrics check/check_req \
+	check/check_frame check/check_filter check/check_pump
 ITEST := check/check_api check/check_relay
 
 RELAY_SRC := relay/main.c relay/frame.c relay/pump.c
@@ -127,6 +128,7 @@ image:
 	@./docker/build.sh
 
 run: deps all image
+	@./caddy/vendor.sh
 	@./deploy/run-local.sh
 
 stop:
@@ -139,6 +141,7 @@ check: deps all image $(UNIT) $(ITEST)
 	    { echo "caddy validate $$f failed"; exit 1; }; \
 	    echo "caddy validate $$f: ok"; done
 	@./check/run.sh $(UNIT) -- $(ITEST)
+	@./check/browser/run.sh
 
 unit: all $(UNIT)
 	@./check/run.sh $(UNIT)

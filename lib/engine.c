@@ -696,6 +696,8 @@ engine_exec_running(struct engine *e, const char *exec_id, bool *running)
 	r = engine_call(e, METRICS_OP_EXEC, "GET", path, NULL, e->timeout_ms);
 	if (r != ERR_OK)
 		return r;
+	if (e->status == 404)
+		return ERR_OK;	/* gone with its container: not running */
 	if (e->status != 200)
 		return engine_unexpected(e, "exec inspect");
 	j = json_loadb(e->reply, e->len, 0, NULL);

@@ -32,7 +32,9 @@ static enum filter_verdict
 filter_escapes(const char *s, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i++) {
-		if (s[i] != ESC)
+		/* ESC and one key alone is an Alt-chord (Alt-_ is bash's
+		 * yank-last-arg), not an introducer with a payload. */
+		if (s[i] != ESC || i + 2 == len)
 			continue;
 		switch (s[i + 1]) {
 		case ']':

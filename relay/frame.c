@@ -66,6 +66,8 @@ frame_number(json_t *j)
 {
 	if (json_is_integer(j))
 		return (long long)json_integer_value(j);
+	if (json_is_real(j) && json_real_value(j) >= 1e6)
+		return 1000000;	/* clamped by the caller */
 	if (json_is_real(j) && json_real_value(j) > 0 &&
 	    json_real_value(j) < 1e6)
 		return (long long)json_real_value(j);
@@ -76,7 +78,8 @@ frame_number(json_t *j)
 static bool
 frame_control(const char *line, size_t len, struct frame_msg *m)
 {
-	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+	    NULL);
 	const char *type = json_string_value(json_object_get(j, "type"));
 	json_t *data;
 	bool ok = false;

@@ -109,14 +109,15 @@ pump_consume(char *buf, size_t *len, size_t n)
 	*len -= n;
 }
 
-/* Write one chunk of client output; false on a dead stdout. */
+/* Write one chunk of client output; false on a dead stdout.  flush: do not
+ * hold back a trailing partial UTF-8 character (a frame must follow). */
 static bool
-pump_write_client(struct pump *p)
+pump_write_client(struct pump *p, bool flush)
 {
 	size_t n = p->cl_len < PUMP_CHUNK ? p->cl_len : PUMP_CHUNK;
 	ssize_t w;
 
-	if (!p->docker_eof || n < p->cl_len)
+	if (n < p->cl_len || (!p->docker_eof && !flush))
 		n = pump_utf8_cut(p->to_client, n);
 	if (n == 0)
 		return true;
@@ -186,7 +187,7 @@ pump_frame(struct pump *p, const char *s, size_t len, int timeout_ms)
 				return ERR_TIMEOUT;
 			if (p->cl_len > 0) {
 				(void)poll(&pfd, 1, 50);
-				if (!pump_write_client(p))
+				if (!pump_write_client(p, true))
 					return ERR_IO;
 				continue;
 			}
@@ -232,15 +233,20 @@ pump_run(struct pump *p, volatile int *stop)
 			pfd[2].events = POLLOUT;
 		if (p->docker_eof && p->cl_len == 0)
 			return ERR_NOTFOUND;
+		/* A closed stream reports POLLHUP whatever was asked: leave it
+		 * out when there is nothing to ask, or the loop spins. */
+		if (pfd[1].events == 0)
+			pfd[1].fd = -1;
 		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
 			return ERR_IO;
-		if (pfd[0].revents != 0)
-			r = pump_read_client(p);
+		if (pfd[0].revents != 0 &&
+		    (r = pump_read_client(p)) == ERR_NOTFOUND)
+			return ERR_OK;	/* the client left */
 		if (pfd[1].revents != 0)
 			pump_docker_io(p, pfd[1].revents);
 		if (pfd[2].revents & (POLLERR | POLLHUP))
 			return ERR_OK;	/* websocketd went away */
-		if ((pfd[2].revents & POLLOUT) && !pump_write_client(p))
+		if ((pfd[2].revents & POLLOUT) && !pump_write_client(p, false))
 			return ERR_OK;
 		if (r == ERR_OK && p->ops->tick(p, clock_now_ms(), p->arg) != 0)
 			r = ERR_INVAL;
