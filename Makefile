@@ -15,7 +15,7 @@ PKGS := libfcgi-dev libfcgi-bin libjansson-dev libcurl4-openssl-dev \
 	libsqlite3-dev check libsubunit-dev pkg-config docker.io runsc caddy \
 	websocketd debootstrap clang libclang-rt-14-dev wrk shellcheck \
 	cppcheck clang-tidy curl jq sqlite3 procps iproute2 python3 \
-	gcc make nodejs npm chromium
+	gcc make chromium
 
 WARN := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -Wformat=2 -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
