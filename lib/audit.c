@@ -74,7 +74,6 @@ audit_string(const char *v)
 			if ((p[i] & 0xc0) != 0x80)
 				break;
 		if (len == 0 || i < len || (len == 2 && *p < 0xc2)) {
-			len = 1;
 			if (n + 1 > sizeof(buf))
 				break;
 			buf[n++] = '?';
