@@ -102,13 +102,14 @@ check/%: check/%.c check/*.h .flags lib/libcore.a \
 
 # libFuzzer targets: clang, sanitizers, the whole core compiled in.
 FUZZ := fuzz/fuzz_req fuzz/fuzz_cfg fuzz/fuzz_access fuzz/fuzz_engine \
-	fuzz/fuzz_body
+	fuzz/fuzz_body fuzz/fuzz_frame
 FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
-	-fsanitize=fuzzer,address,undefined -Ilib -Ifcgi
-FUZZ_SRC := $(LIB_SRC) $(filter-out fcgi/main.c,$(API_SRC))
+	-fsanitize=fuzzer,address,undefined -Ilib -Ifcgi -Irelay
+FUZZ_SRC := $(LIB_SRC) $(filter-out fcgi/main.c,$(API_SRC)) relay/frame.c \
+	relay/pump.c
 
-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) lib/*.h fcgi/*.h
+fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) lib/*.h fcgi/*.h relay/*.h
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) -lfcgi $(LIBS)
 
 # `make fuzz`: each target for FUZZ_TIME seconds from its seed corpus.
@@ -134,7 +135,7 @@ run: deps all image
 stop:
 	@./deploy/stop-local.sh
 
-check: deps all image $(UNIT) $(ITEST)
+check: deps all image $(UNIT) $(ITEST) fuzz-regress
 	@for f in caddy/Caddyfile caddy/Caddyfile.local; do \
 	    XDG_DATA_HOME=/tmp/toolkata-caddy XDG_CONFIG_HOME=/tmp/toolkata-caddy \
 	    caddy validate --config $$f --adapter caddyfile >/dev/null 2>&1 || \

@@ -306,6 +306,26 @@ START_TEST(test_cidr_v6)
 }
 END_TEST
 
+/* An IPv4-mapped proxy network means its IPv4 network (peers are compared
+ * as IPv4 when mapped); a mapped network wider than /96 is refused. */
+START_TEST(test_cidr_mapped_proxy)
+{
+	struct cfg_cidr c;
+	struct cfg cfg;
+
+	ck_assert(in("::ffff:10.0.0.0/104", "10.1.2.3"));
+	ck_assert(in("::ffff:10.0.0.0/104", "::ffff:10.1.2.3"));
+	ck_assert(!in("::ffff:10.0.0.0/104", "11.0.0.1"));
+	ck_assert(in("::ffff:127.0.0.1", "127.0.0.1"));
+	ck_assert_int_eq(cfg_parse_cidr("::ffff:0.0.0.0/95", &c), ERR_INVAL);
+	load(&cfg, NULL, "::ffff:10.0.0.0/104");
+	ck_assert(access_is_trusted(&cfg, "::ffff:10.9.9.9"));
+	ck_assert_str_eq(client_ip(&cfg, "10.9.9.9", "203.0.113.5", NULL),
+	    "203.0.113.5");
+	cfg_release(&cfg);
+}
+END_TEST
+
 START_TEST(test_is_trusted_default)
 {
 	struct cfg cfg;
@@ -349,6 +369,7 @@ access_suite(void)
 	tcase_add_test(tc, test_cidr_v4);
 	tcase_add_test(tc, test_cidr_v6);
 	tcase_add_test(tc, test_is_trusted_default);
+	tcase_add_test(tc, test_cidr_mapped_proxy);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -166,6 +166,15 @@ cfg_parse_bool(const char *s, bool *out)
 	return ERR_INVAL;
 }
 
+static bool
+cfg_is_mapped(const unsigned char a[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0xff, 0xff };
+
+	return memcmp(a, mapped, sizeof(mapped)) == 0;
+}
+
 enum err
 cfg_parse_cidr(const char *s, struct cfg_cidr *out)
 {
@@ -191,6 +200,16 @@ cfg_parse_cidr(const char *s, struct cfg_cidr *out)
 	if (slash != NULL && cfg_parse_int(slash, 0, maxp, &prefix) != ERR_OK)
 		return ERR_INVAL;
 	out->prefix = slash != NULL ? (int)prefix : maxp;
+	/* Peers are compared as IPv4 when IPv4-mapped (access.c), so a mapped
+	 * network ::ffff:a.b.c.d/n is the IPv4 network a.b.c.d/(n-96). */
+	if (out->family == AF_INET6 && cfg_is_mapped(out->addr)) {
+		if (out->prefix < 96)
+			return ERR_INVAL;
+		memmove(out->addr, out->addr + 12, 4);
+		memset(out->addr + 4, 0, 12);
+		out->family = AF_INET;
+		out->prefix -= 96;
+	}
 	return ERR_OK;
 }
 
