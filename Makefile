@@ -125,6 +125,12 @@ fuzz-regress: $(FUZZ)
 	    { echo "fuzz: $$f fails on its corpus"; exit 1; }; done; \
 	    echo "fuzz: seed corpora replayed clean"
 
+# `make bench`: the harness against private stacks (or BENCH_URL/BENCH_KEY);
+# BENCH_QUICK=1 for the smoke run.
+bench: all image
+	@./caddy/vendor.sh >/dev/null
+	@./bench/run.sh
+
 image:
 	@./docker/build.sh
 
@@ -143,6 +149,9 @@ check: deps all image $(UNIT) $(ITEST) fuzz-regress
 	    echo "caddy validate $$f: ok"; done
 	@./check/run.sh $(UNIT) -- $(ITEST)
 	@./check/browser/run.sh
+	@BENCH_QUICK=1 ./bench/run.sh >/tmp/toolkata-bench-smoke.log 2>&1 || \
+	    { tail -20 /tmp/toolkata-bench-smoke.log; echo "bench smoke failed"; \
+	    exit 1; }; echo "bench smoke: every scenario ran (make bench for numbers)"
 
 unit: all $(UNIT)
 	@./check/run.sh $(UNIT)

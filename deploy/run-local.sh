@@ -30,7 +30,7 @@ export XDG_DATA_HOME="$run/caddy" XDG_CONFIG_HOME="$run/caddy"
 nohup "$top/bin/toolkata-api" >>"$run/api.log" 2>&1 </dev/null &
 echo $! >"$run/api.pid"
 nohup websocketd --address=127.0.0.1 --port="$wsport" --binary \
-	--loglevel=error --maxforks=200 --closems=200 \
+	--loglevel=error --maxforks="${TOOLKATA_MAXFORKS:-200}" --closems=200 \
 	--passenv "$("$top/bin/toolkata-relay" --passenv-list)" \
 	"$top/bin/toolkata-relay" >>"$run/websocketd.log" 2>&1 </dev/null &
 echo $! >"$run/websocketd.pid"

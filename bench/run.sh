@@ -1,0 +1,67 @@
+#!/bin/sh
+# run.sh: `make bench`.  Without BENCH_URL it starts two private stacks
+# (deploy/run-local.sh in temporary folders, own ports and instances, rate
+# limits off): gVisor (runsc) and runc, runs bench/bench.js against them,
+# stops them by their pids, writes bench/results/<date>.json and
+# regenerates the tables in bench/REPORT.md.  With BENCH_URL (and
+# BENCH_KEY) it measures that server instead (runsc numbers only).
+# BENCH_QUICK=1: every scenario briefly (the smoke run in make check);
+# then nothing is written to bench/results or REPORT.md.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+quick=${BENCH_QUICK:-}
+stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+
+[ -d "$here/node_modules/ws" ] ||
+	npm install --prefix "$here" --no-audit --no-fund \
+	    --cache /var/cache/toolkata/npm >/dev/null 2>&1 ||
+	{ echo "bench: npm install ws failed" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/tk-bench.XXXXXX)
+cleanup() {
+	for d in "$tmp/runsc" "$tmp/runc"; do
+		[ -d "$d" ] && TOOLKATA_RUN_DIR=$d "$top/deploy/stop-local.sh" >/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+	node -e 'const s = require("net").createServer();
+	    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+start_stack() { # dir gvisor
+	mkdir -p "$1"
+	TOOLKATA_RUN_DIR=$1 TOOLKATA_HTTP_PORT=$(free_port) \
+	    TOOLKATA_WS_PORT=$(free_port) SANDBOX_USE_GVISOR=$2 \
+	    SANDBOX_INSTANCE="bench-$2-$$" DISABLE_RATE_LIMIT=true \
+	    CIRCUIT_MAX_CONTAINERS=1000 CIRCUIT_MAX_MEMORY_PERCENT=100 \
+	    TOOLKATA_MAXFORKS=1000 SANDBOX_WORKERS=8 \
+	    "$top/deploy/run-local.sh" | sed -n 's/.*is up: *\(http[^ ]*\)\/.*/\1/p'
+}
+
+set -- --out "$tmp/results.json"
+[ -n "$quick" ] && set -- "$@" --quick
+if [ -n "${BENCH_URL:-}" ]; then
+	set -- "$@" --url "$BENCH_URL"
+	[ -n "${BENCH_KEY:-}" ] && set -- "$@" --key "$BENCH_KEY"
+else
+	url=$(start_stack "$tmp/runsc" true)
+	runc=$(start_stack "$tmp/runc" false)
+	url=$(echo "$url" | sed 's/localhost/127.0.0.1/')
+	runc=$(echo "$runc" | sed 's/localhost/127.0.0.1/')
+	set -- "$@" --url "$url" --runc-url "$runc" \
+	    --state "$tmp/runsc/state.db" \
+	    --websocketd-pid "$(cat "$tmp/runsc/websocketd.pid")" \
+	    --api-pid "$(cat "$tmp/runsc/api.pid")"
+fi
+cmd="node bench/bench.js $*"
+node "$here/bench.js" "$@"
+[ -n "$quick" ] && exit 0
+mkdir -p "$here/results"
+cp "$tmp/results.json" "$here/results/$stamp.json"
+node "$here/report.js" "$here/results/$stamp.json" "$here/REPORT.md" \
+    "BENCH_URL=${BENCH_URL:-} make bench  ($cmd)"
+echo "bench: wrote bench/results/$stamp.json and bench/REPORT.md"
