@@ -58,10 +58,12 @@ session_container(struct session_ctx *ctx, struct store_session *s,
 
 	clock_iso(s->expires_at, expires);
 	session_spec(ctx, s, image, expires, &spec);
+	/* Whatever the engine said (404 no such image, 409, ...), for the
+	 * client it is the upstream that failed. */
 	r = engine_create(ctx->engine, &spec, s->container_id);
 	if (r != ERR_OK) {
 		s->container_id[0] = '\0';
-		return r == ERR_INVAL ? ERR_UPSTREAM : r;
+		return r == ERR_TIMEOUT ? ERR_TIMEOUT : ERR_UPSTREAM;
 	}
 	r = engine_start(ctx->engine, s->container_id);
 	if (r == ERR_OK)
@@ -69,7 +71,7 @@ session_container(struct session_ctx *ctx, struct store_session *s,
 	(void)engine_remove(ctx->engine, s->container_id,
 	    ctx->cfg->destroy_timeout * 1000);
 	s->container_id[0] = '\0';
-	return r;
+	return r == ERR_TIMEOUT ? ERR_TIMEOUT : ERR_UPSTREAM;
 }
 
 enum err
@@ -194,6 +196,10 @@ session_end(struct session_ctx *ctx, const char *id, const char *reason,
 		return ERR_OK;	/* someone else ended it first */
 	if (r != ERR_OK)
 		return r;
+	/* Read it again: a create in flight may have attached its container
+	 * between the first read and the end (after the end it cannot, and
+	 * removes the container itself). */
+	(void)store_get(ctx->store, id, &s);
 	metrics_session_ended();
 	if (ip == NULL)
 		ip = s.client_ip;
