@@ -51,6 +51,7 @@ function request(method, url, body, opts = {}) {
       res.on('data', (c) => { d += c; });
       res.on('end', () => resolve({ status: res.statusCode, body: d }));
     });
+    r.setTimeout(60000, () => r.destroy(new Error(`${method} ${url}: no answer in 60 s`)));
     r.on('error', reject);
     r.end(body || undefined);
   });
@@ -102,16 +103,19 @@ function openTerminal(url, id) {
     const t0 = now();
     const ws = new WebSocket(url.replace(/^http/, 'ws') + `/api/v1/sessions/${id}/ws${q}`, { origin: url });
     const t = { ws, first: 0, text: '', bytes: 0, onData: null, closed: false };
+    const timer = setTimeout(() => { if (!t.ready) { ws.terminate(); reject(new Error(`no prompt in 20 s (got ${JSON.stringify(t.text.slice(-80))})`)); } }, 20000);
     ws.on('message', (d) => {
       const s = d.toString();
+      if (s.startsWith('{"type":"error"')) t.error = JSON.parse(s).message;
       if (s.startsWith('{"type"')) return;
       if (!t.first) t.first = now() - t0;
       t.bytes += d.length;
       if (t.onData) { t.onData(s, d.length); return; }
       t.text += s;
-      if (t.text.includes(PROMPT) && !t.ready) { t.ready = true; t.text = ''; resolve(t); }
+      if (t.text.includes(PROMPT) && !t.ready) { clearTimeout(timer); t.ready = true; t.text = ''; resolve(t); }
     });
-    ws.on('close', () => { t.closed = true; if (!t.ready) reject(new Error('closed before prompt')); });
+    ws.on('unexpected-response', (q, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.on('close', () => { t.closed = true; if (!t.ready) reject(new Error(`closed before prompt: ${t.error || 'no error frame'}`)); });
     ws.on('error', (e) => { if (!t.ready) reject(e); });
   });
 }
@@ -152,7 +156,7 @@ function wsClose(t) { if (t.ws) t.ws.close(); else t.close(); }
 // One keystroke, its echo: n round trips.
 async function echoes(t, n) {
   const rtts = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && !t.closed; i++) {
     const r = await new Promise((resolve) => {
       const t0 = now();
       const timer = setTimeout(() => { t.onData = null; resolve(NaN); }, 5000);
@@ -308,16 +312,24 @@ async function scenarioLevels(url, levels, maxLevel) {
   try {
     for (const level of levels) {
       if (level > maxLevel) break;
+      let openErrors = 0;
       while (terms.length < level) {
         const s = await createSession(url);
         sessions.push(s.id);
-        terms.push(await openTerminal(url, s.id));
+        try {
+          terms.push(await openTerminal(url, s.id));
+        } catch (e) {
+          console.error(`bench: level ${level}: terminal ${terms.length + 1}: ${e.message}`);
+          if (++openErrors > 3) throw e;
+        }
       }
       await sleep(1000);
-      const sample = terms.slice(0, Math.min(10, terms.length));
+      const live = terms.filter((t) => !t.closed);
+      const sample = live.slice(0, Math.min(10, live.length));
       const rtts = [];
       for (const t of sample) rtts.push(...await echoes(t, quick ? 5 : 20));
-      const errs = rtts.filter((x) => !Number.isFinite(x)).length + terms.filter((t) => t.closed).length;
+      const errs = rtts.filter((x) => !Number.isFinite(x)).length + terms.filter((t) => t.closed).length +
+        openErrors;
       const creates = [];
       for (let i = 0; i < (quick ? 1 : 3); i++) {
         const s = await createSession(url);
@@ -334,6 +346,7 @@ async function scenarioLevels(url, levels, maxLevel) {
         host_kib_per_session: (mem0 - memAvailable()) / level,
         container_kib: await containerMem(sessions) };
       rows.push(row);
+      console.error(`bench: level ${level} done`);
       out(`level_${level}_echo_p99_ms`, f2(row.echo.p99));
       out(`level_${level}_create_p50_ms`, f2(row.create_p50_ms));
       out(`level_${level}_relay_pss_kib`, row.relay_pss_kib.toFixed(0));
@@ -412,8 +425,8 @@ async function scenarioRest(url, secs) {
   S.terminal_runsc = await scenarioTerminal(base, 'runsc', quick ? 2 : 15, quick ? 5 : 30);
   if (args['runc-url']) S.terminal_runc = await scenarioTerminal(args['runc-url'], 'runc', quick ? 1 : 10, 0);
   S.throughput = await scenarioThroughput(base, quick ? 1000000 : 24000000);
-  S.levels = await scenarioLevels(base, quick ? [1, 3] : [1, 10, 25, 50, 75, 100, 125, 150],
-    quick ? 3 : 150);
+  S.levels = await scenarioLevels(base, quick ? [1, 3] : [1, 10, 25, 50, 75, 100],
+    quick ? 3 : 100);
   if (args['runc-url']) S.runc_memory = await runcMemory(args['runc-url'], quick ? 2 : 10);
   S.rest = await scenarioRest(base, quick ? 1 : 5);
   if (args.out) fs.writeFileSync(args.out, JSON.stringify(results, null, 1));

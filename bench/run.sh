@@ -20,6 +20,13 @@ stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 
 tmp=$(mktemp -d /tmp/tk-bench.XXXXXX)
 cleanup() {
+	# Keep the stacks' logs of a failed run for a post-mortem.
+	if [ -n "${failed:-}" ]; then
+		rm -rf /tmp/toolkata-bench-logs
+		mkdir -p /tmp/toolkata-bench-logs
+		cp "$tmp"/*/*.log /tmp/toolkata-bench-logs/ 2>/dev/null || true
+		echo "bench: logs kept in /tmp/toolkata-bench-logs" >&2
+	fi
 	for d in "$tmp/runsc" "$tmp/runc"; do
 		[ -d "$d" ] && TOOLKATA_RUN_DIR=$d "$top/deploy/stop-local.sh" >/dev/null
 	done
@@ -39,6 +46,7 @@ start_stack() { # dir gvisor
 	    SANDBOX_INSTANCE="bench-$2-$$" DISABLE_RATE_LIMIT=true \
 	    CIRCUIT_MAX_CONTAINERS=1000 CIRCUIT_MAX_MEMORY_PERCENT=100 \
 	    TOOLKATA_MAXFORKS=1000 SANDBOX_WORKERS=8 \
+	    SANDBOX_IDLE_TIMEOUT=86400 SANDBOX_MAX_LIFETIME=86400 \
 	    "$top/deploy/run-local.sh" | sed -n 's/.*is up: *\(http[^ ]*\)\/.*/\1/p'
 }
 
@@ -58,7 +66,9 @@ else
 	    --api-pid "$(cat "$tmp/runsc/api.pid")"
 fi
 cmd="node bench/bench.js $*"
+failed=1
 node "$here/bench.js" "$@"
+failed=
 [ -n "$quick" ] && exit 0
 mkdir -p "$here/results"
 cp "$tmp/results.json" "$here/results/$stamp.json"
