@@ -417,18 +417,30 @@ async function scenarioRest(url, secs) {
   return rows;
 }
 
+// --only a,b: run just those scenarios (create, terminal, throughput,
+// levels, runc_memory, rest); the default is all of them.
+const only = args.only ? String(args.only).split(',') : null;
+const want = (name) => !only || only.includes(name);
+
 (async () => {
   const S = results.scenarios;
   const n = quick ? 2 : 20;
-  S.create_runsc = await scenarioCreate(base, 'runsc', 256, n);
-  if (args['runc-url']) S.create_runc = await scenarioCreate(args['runc-url'], 'runc', 50, n);
-  S.terminal_runsc = await scenarioTerminal(base, 'runsc', quick ? 2 : 15, quick ? 5 : 30);
-  if (args['runc-url']) S.terminal_runc = await scenarioTerminal(args['runc-url'], 'runc', quick ? 1 : 10, 0);
-  S.throughput = await scenarioThroughput(base, quick ? 1000000 : 24000000);
-  S.levels = await scenarioLevels(base, quick ? [1, 3] : [1, 10, 25, 50, 75, 100],
-    quick ? 3 : 100);
-  if (args['runc-url']) S.runc_memory = await runcMemory(args['runc-url'], quick ? 2 : 10);
-  S.rest = await scenarioRest(base, quick ? 1 : 5);
+  const runc = args['runc-url'];
+  if (want('create')) {
+    S.create_runsc = await scenarioCreate(base, 'runsc', 256, n);
+    if (runc) S.create_runc = await scenarioCreate(runc, 'runc', 50, n);
+  }
+  if (want('terminal')) {
+    S.terminal_runsc = await scenarioTerminal(base, 'runsc', quick ? 2 : 15, quick ? 5 : 30);
+    if (runc) S.terminal_runc = await scenarioTerminal(runc, 'runc', quick ? 1 : 10, 0);
+  }
+  if (want('throughput')) S.throughput = await scenarioThroughput(base, quick ? 1000000 : 24000000);
+  if (want('levels')) {
+    S.levels = await scenarioLevels(base, quick ? [1, 3] : [1, 10, 25, 50, 75, 100],
+      quick ? 3 : 100);
+  }
+  if (runc && want('runc_memory')) S.runc_memory = await runcMemory(runc, quick ? 2 : 10);
+  if (want('rest')) S.rest = await scenarioRest(base, quick ? 1 : 5);
   if (args.out) fs.writeFileSync(args.out, JSON.stringify(results, null, 1));
   out('bench', 'done');
 })().catch((e) => { console.error('bench: ' + (e.stack || e)); process.exit(1); });

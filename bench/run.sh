@@ -6,7 +6,8 @@
 # regenerates the tables in bench/REPORT.md.  With BENCH_URL (and
 # BENCH_KEY) it measures that server instead (runsc numbers only).
 # BENCH_QUICK=1: every scenario briefly (the smoke run in make check);
-# then nothing is written to bench/results or REPORT.md.
+# BENCH_ONLY=rest,...: some scenarios in full; neither writes
+# bench/results or REPORT.md.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -52,6 +53,8 @@ start_stack() { # dir gvisor
 
 set -- --out "$tmp/results.json"
 [ -n "$quick" ] && set -- "$@" --quick
+# BENCH_ONLY=rest,create: a subset; like the smoke run, it writes nothing.
+[ -n "${BENCH_ONLY:-}" ] && set -- "$@" --only "$BENCH_ONLY" && quick=partial
 if [ -n "${BENCH_URL:-}" ]; then
 	set -- "$@" --url "$BENCH_URL"
 	[ -n "${BENCH_KEY:-}" ] && set -- "$@" --key "$BENCH_KEY"

@@ -1,7 +1,10 @@
 /*
  * store.c: the SQLite state file.  Every statement is prepared from a
  * constant string and bound with st_prepare()'s tiny format ('s' text,
- * 'i' int64), so no client string is ever spliced into SQL.
+ * 'i' int64), so no client string is ever spliced into SQL.  Prepared
+ * statements are kept per connection, keyed by their SQL text's address,
+ * and reset after use: compiling SQL was a third of toolkata-api's
+ * instructions on GET /api/v1/sessions/<id> (bench/REPORT.md).
  */
 #include "compat.h"
 
@@ -22,8 +25,15 @@
 #define STORE_BUSY_MS 5000
 #define STORE_KEEP_ENDED_MS (24LL * 3600 * 1000)
 
+#define STORE_STMT_CACHE 32
+
 struct store {
 	sqlite3 *db;
+	struct {
+		const char *sql;	/* a string constant: compared by address */
+		sqlite3_stmt *stmt;
+	} cache[STORE_STMT_CACHE];
+	size_t ncache;
 };
 
 static const char store_schema[] =
@@ -60,6 +70,19 @@ st_fail(struct store *st, const char *what)
 	return ERR_IO;
 }
 
+/* Give a statement back: reset it if it is cached, else finalize it. */
+static void
+st_done(struct store *st, sqlite3_stmt *stmt)
+{
+	for (size_t i = 0; i < st->ncache; i++)
+		if (st->cache[i].stmt == stmt) {
+			(void)sqlite3_reset(stmt);
+			(void)sqlite3_clear_bindings(stmt);
+			return;
+		}
+	sqlite3_finalize(stmt);
+}
+
 /* Prepare sql and bind arguments by fmt: 's' = const char *, 'i' = int64. */
 static sqlite3_stmt *
 st_prepare(struct store *st, const char *sql, const char *fmt, ...)
@@ -67,24 +90,37 @@ st_prepare(struct store *st, const char *sql, const char *fmt, ...)
 	sqlite3_stmt *stmt = NULL;
 	va_list ap;
 	int rc = SQLITE_OK;
+	size_t i;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		(void)st_fail(st, "prepare");
-		return NULL;
+	for (i = 0; i < st->ncache; i++)
+		if (st->cache[i].sql == sql) {
+			stmt = st->cache[i].stmt;
+			break;
+		}
+	if (stmt == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			&stmt, NULL) != SQLITE_OK) {
+			(void)st_fail(st, "prepare");
+			return NULL;
+		}
+		if (st->ncache < STORE_STMT_CACHE) {
+			st->cache[st->ncache].sql = sql;
+			st->cache[st->ncache++].stmt = stmt;
+		}
 	}
 	va_start(ap, fmt);
-	for (int i = 0; fmt[i] != '\0' && rc == SQLITE_OK; i++) {
-		if (fmt[i] == 's')
-			rc = sqlite3_bind_text(stmt, i + 1,
+	for (int k = 0; fmt[k] != '\0' && rc == SQLITE_OK; k++) {
+		if (fmt[k] == 's')
+			rc = sqlite3_bind_text(stmt, k + 1,
 			    va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
 		else
-			rc = sqlite3_bind_int64(stmt, i + 1,
+			rc = sqlite3_bind_int64(stmt, k + 1,
 			    va_arg(ap, int64_t));
 	}
 	va_end(ap);
 	if (rc != SQLITE_OK) {
 		(void)st_fail(st, "bind");
-		sqlite3_finalize(stmt);
+		st_done(st, stmt);
 		return NULL;
 	}
 	return stmt;
@@ -99,7 +135,7 @@ st_run(struct store *st, sqlite3_stmt *stmt)
 	if (stmt == NULL)
 		return ERR_IO;
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	st_done(st, stmt);
 	if (rc != SQLITE_DONE)
 		return st_fail(st, "step");
 	return ERR_OK;
@@ -116,7 +152,7 @@ st_int(struct store *st, sqlite3_stmt *stmt, long long *out)
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	st_done(st, stmt);
 	if (rc != SQLITE_ROW)
 		return st_fail(st, "step");
 	return ERR_OK;
@@ -162,6 +198,8 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	for (size_t i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -306,7 +344,7 @@ store_get(struct store *st, const char *id, struct store_session *out)
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		st_row(q, out);
-	sqlite3_finalize(q);
+	st_done(st, q);
 	if (rc == SQLITE_ROW)
 		return ERR_OK;
 	if (rc == SQLITE_DONE)
@@ -375,7 +413,7 @@ store_each_live(struct store *st, size_t max, store_each_fn fn, void *arg)
 		st_row(q, &s);
 		fn(&s, arg);
 	}
-	sqlite3_finalize(q);
+	st_done(st, q);
 	return rc == SQLITE_DONE ? ERR_OK : st_fail(st, "each");
 }
 
@@ -436,7 +474,7 @@ st_ws_sweep(struct store *st)
 		if (!store_pid_alive(pid))
 			dead[ndead++] = sqlite3_column_int64(q, 0);
 	}
-	sqlite3_finalize(q);
+	st_done(st, q);
 	for (size_t i = 0; i < ndead && r == ERR_OK; i++)
 		r = store_ws_unregister(st, dead[i]);
 	return r;
