@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # toolkata-home.sh (/etc/profile.d): a login shell can start before PID 1
 # has copied the dotfiles into the tmpfs home (the relay execs a shell as
 # soon as the container runs), so the shell copies them itself.  bash reads
