@@ -80,7 +80,11 @@ if (lv) {
     p(`| ${w.level} | ${f(w.echo.p50, 2)} ms | ${f(w.echo.p99, 2)} ms | ${w.errors} | ${f(w.create_p50_ms)} ms | ${f(w.relay_rss_kib / 1024)} MiB | ${f(w.relay_pss_kib / 1024)} MiB | ${f(w.websocketd_growth_kib_per_conn / 1024)} MiB | ${f(w.api_rss_kib / 1024)} MiB | ${f(w.host_kib_per_session / 1024)} MiB | ${f(w.container_kib / 1024)} MiB |`);
   }
   p('');
-  p(`**Capacity**: ${lv.capacity} connected sessions with keystroke echo p99 under 50 ms and no errors (the highest level tried that passed).`);
+  const last = lv.rows[lv.rows.length - 1];
+  const why = !last ? '' : last.level === lv.capacity
+    ? ' (the highest level this run tries, or where host memory ran low)'
+    : ` (the next level, ${last.level}, had echo p99 ${f(last.echo.p99, 1)} ms and ${last.errors} errors)`;
+  p(`**Capacity**: ${lv.capacity} connected sessions with keystroke echo p99 under 50 ms and no errors${why}.`);
   p('');
 }
 if (S.runc_memory) {
