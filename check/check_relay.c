@@ -363,6 +363,8 @@ START_TEST(test_connect_run_resize)
 	ck_assert(term_wait(&t, 0, "via-input-42", 10000));
 	term_run(&t, "id -un; pwd", "/home/toolkata");
 	ck_assert_ptr_nonnull(strstr(t.out, "sandbox"));
+	/* The dotfiles are in the tmpfs home: git has an identity. */
+	term_run(&t, "git config user.email", "sandbox@toolkata.com\r\n");
 	term_free(&t);
 	ck_assert(file_contains(st.audit, "\"event\":\"websocket.connected\""));
 }

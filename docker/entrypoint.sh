@@ -6,19 +6,11 @@
 # (bash reaps any child while in `wait`).  Arguments, if given, are exec'd.
 set -u
 
-src=/home/sandbox
 dst=/home/toolkata
 
-# Dotfiles: the tmpfs hides the image's /home/toolkata; never overwrite.
-if [ -d "$dst" ] && [ -w "$dst" ]; then
-	for f in .gitconfig .bashrc .bash_profile; do
-		[ -e "$src/$f" ] && cp -an "$src/$f" "$dst/" 2>/dev/null
-	done
-	if [ -d "$src/.config/jj" ]; then
-		mkdir -p "$dst/.config" 2>/dev/null &&
-			cp -an "$src/.config/jj" "$dst/.config/" 2>/dev/null
-	fi
-fi
+# Dotfiles: the tmpfs hides the image's /home/toolkata; never overwrite,
+# and each file appears whole (a login shell may be starting right now).
+/usr/local/lib/toolkata/dotfiles.sh "$dst"
 
 if [ "$#" -gt 0 ]; then
 	exec "$@"
