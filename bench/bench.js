@@ -312,16 +312,26 @@ async function scenarioLevels(url, levels, maxLevel) {
   try {
     for (const level of levels) {
       if (level > maxLevel) break;
-      let openErrors = 0;
-      while (terms.length < level) {
-        const s = await createSession(url);
-        sessions.push(s.id);
+      let openErrors = 0, failure = null;
+      while (terms.length < level && !failure) {
         try {
+          const s = await createSession(url);
+          sessions.push(s.id);
           terms.push(await openTerminal(url, s.id));
         } catch (e) {
           console.error(`bench: level ${level}: terminal ${terms.length + 1}: ${e.message}`);
-          if (++openErrors > 3) throw e;
+          if (++openErrors > 3) failure = e.message;
         }
+      }
+      if (failure) {
+        // The machine is full: record where and why, and stop growing.
+        rows.push({ level, reached: terms.filter((t) => !t.closed).length, errors: openErrors,
+          failure, echo: stats([]), create_p50_ms: NaN, relay_rss_kib: NaN, relay_pss_kib: NaN,
+          websocketd_growth_kib_per_conn: NaN, api_rss_kib: NaN, host_kib_per_session: NaN,
+          container_kib: NaN });
+        out(`level_${level}_failed_after`, terms.length);
+        out(`level_${level}_failure`, JSON.stringify(failure));
+        break;
       }
       await sleep(1000);
       const live = terms.filter((t) => !t.closed);

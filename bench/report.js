@@ -77,12 +77,17 @@ if (lv) {
   p('| terminals | echo p50 | echo p99 | errors | create p50 | relay RSS | relay PSS | websocketd per conn | toolkata-api RSS | host memory per session | container memory (Docker stats) |');
   p('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const w of lv.rows) {
+    if (w.failure) {
+      p(`| ${w.level} | failed after ${w.reached} live terminals: ${w.failure.replace(/\|/g, '/').slice(0, 120)} | | ${w.errors} | | | | | | | |`);
+      continue;
+    }
     p(`| ${w.level} | ${f(w.echo.p50, 2)} ms | ${f(w.echo.p99, 2)} ms | ${w.errors} | ${f(w.create_p50_ms)} ms | ${f(w.relay_rss_kib / 1024)} MiB | ${f(w.relay_pss_kib / 1024)} MiB | ${f(w.websocketd_growth_kib_per_conn / 1024)} MiB | ${f(w.api_rss_kib / 1024)} MiB | ${f(w.host_kib_per_session / 1024)} MiB | ${f(w.container_kib / 1024)} MiB |`);
   }
   p('');
   const last = lv.rows[lv.rows.length - 1];
   const why = !last ? '' : last.level === lv.capacity
     ? ' (the highest level this run tries, or where host memory ran low)'
+    : last.failure ? ` (growing to ${last.level} failed after ${last.reached} live terminals)`
     : ` (the next level, ${last.level}, had echo p99 ${f(last.echo.p99, 1)} ms and ${last.errors} errors)`;
   p(`**Capacity**: ${lv.capacity} connected sessions with keystroke echo p99 under 50 ms and no errors${why}.`);
   p('');

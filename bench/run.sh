@@ -25,11 +25,21 @@ cleanup() {
 	if [ -n "${failed:-}" ]; then
 		rm -rf /tmp/toolkata-bench-logs
 		mkdir -p /tmp/toolkata-bench-logs
-		cp "$tmp"/*/*.log /tmp/toolkata-bench-logs/ 2>/dev/null || true
+		for d in "$tmp"/runsc "$tmp"/runc; do
+			[ -d "$d" ] || continue
+			mkdir -p "/tmp/toolkata-bench-logs/${d##*/}"
+			cp "$d"/*.log "/tmp/toolkata-bench-logs/${d##*/}/" 2>/dev/null || true
+		done
 		echo "bench: logs kept in /tmp/toolkata-bench-logs" >&2
 	fi
 	for d in "$tmp/runsc" "$tmp/runc"; do
 		[ -d "$d" ] && TOOLKATA_RUN_DIR=$d "$top/deploy/stop-local.sh" >/dev/null
+	done
+	# Sessions a failed run left behind: remove their containers by label.
+	for g in true false; do
+		ids=$(docker ps -aq --filter "label=toolkata.instance=bench-$g-$$")
+		# shellcheck disable=SC2086
+		[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
 	done
 	rm -rf "$tmp"
 }

@@ -1,16 +1,12 @@
 #!/bin/bash
 # entrypoint.sh: PID 1 of a sandbox container, running as user sandbox.
-# Copies the dotfiles into the tmpfs HOME, then lives exactly
-# TOOLKATA_LIFETIME seconds (default 1800, 1..86400) and exits, ending the
+# The identity and prompt are system-wide (/etc/gitconfig, /etc/jj,
+# /etc/bash.bashrc), so nothing is copied into the tmpfs HOME.  It lives
+# exactly TOOLKATA_LIFETIME seconds (default 1800, 1..86400) and exits, ending the
 # container at the session deadline.  As PID 1 it reaps orphaned zombies
 # (bash reaps any child while in `wait`).  Arguments, if given, are exec'd.
 set -u
 
-dst=/home/toolkata
-
-# Dotfiles: the tmpfs hides the image's /home/toolkata; never overwrite,
-# and each file appears whole (a login shell may be starting right now).
-/usr/local/lib/toolkata/dotfiles.sh "$dst"
 
 if [ "$#" -gt 0 ]; then
 	exec "$@"
