@@ -302,7 +302,13 @@ relay_input(struct relay *rl, struct pump *p, const char *data, size_t len)
 	char msg[96], shown[101];
 
 	if (v == FILTER_OK) {
-		(void)pump_to_container(p, data, len);
+		/* ^C ^D ^Z ^\ alone must reach the shell even when a flood
+		 * has filled the container's input buffer. */
+		if (len == 1 && strchr("\x03\x04\x1a\x1c", data[0]) != NULL &&
+		    data[0] != '\0')
+			pump_interrupt(p, data[0]);
+		else
+			(void)pump_to_container(p, data, len);
 		return;
 	}
 	memcpy(shown, data, len < 100 ? len : 100);

@@ -84,6 +84,14 @@ pump_to_container(struct pump *p, const char *data, size_t len)
 	return true;
 }
 
+void
+pump_interrupt(struct pump *p, char c)
+{
+	p->dropped += p->tc_len;
+	p->tc_len = 0;
+	p->to_container[p->tc_len++] = c;
+}
+
 size_t
 pump_utf8_cut(const char *buf, size_t n)
 {

@@ -44,6 +44,11 @@ void pump_preload(struct pump *, const char *data, size_t len);
 /* Queue keystrokes for the container; false when they did not fit. */
 bool pump_to_container(struct pump *, const char *data, size_t len);
 
+/* An interrupt (^C and friends) wins over queued input: drop what the
+ * container has not read yet, as a tty flushes its input on INTR, and
+ * queue the byte. */
+void pump_interrupt(struct pump *, char c);
+
 /*
  * Write s to stdout as a frame of its own: everything queued before it is
  * flushed, and websocketd has taken it (the pipe is empty) before this
