@@ -916,19 +916,7 @@ fakedir_setup(void)
 static void
 fakedir_teardown(void)
 {
-	char p[sizeof(fakedir) + 300];
-	struct dirent *de;
-	DIR *d = opendir(fakedir);
-
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		(void)snprintf(p, sizeof(p), "%s/%s", fakedir, de->d_name);
-		(void)unlink(p);
-	}
-	if (d != NULL)
-		(void)closedir(d);
-	(void)rmdir(fakedir);
+	util_rmdir(fakedir);
 }
 
 static void

@@ -40,19 +40,7 @@ dir_setup(void)
 static void
 dir_teardown(void)
 {
-	char p[sizeof(dir) + 300];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		(void)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		(void)unlink(p);
-	}
-	if (d != NULL)
-		(void)closedir(d);
-	(void)rmdir(dir);
+	util_rmdir(dir);
 }
 
 static void

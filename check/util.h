@@ -9,6 +9,7 @@
 #include "compat.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -46,6 +47,28 @@ util_tmpdir(char *buf, size_t sz)
 {
 	(void)snprintf(buf, sz, "/tmp/toolkata-check.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+/* Remove a flat temporary directory made by util_tmpdir() and the files in
+ * it (unchecked teardowns call it, so it runs even after a failed test). */
+static inline void
+util_rmdir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char *p;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+			continue;
+		(void)unlink(p);
+		free(p);
+	}
+	if (d != NULL)
+		(void)closedir(d);
+	(void)rmdir(dir);
 }
 
 /* Run one suite and exit with its status. */
