@@ -208,24 +208,6 @@ spec_init(struct engine_spec *s)
 
 /* ---- create -------------------------------------------------------- */
 
-static json_int_t
-jint(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
-	return json_integer_value(v);
-}
-
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	ck_assert_msg(v != NULL, "%s is not a string", key);
-	return v;
-}
-
 START_TEST(test_create_body)
 {
 	struct replay rp;

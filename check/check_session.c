@@ -477,13 +477,7 @@ dir_teardown(void)
 static void
 unlink_files(void)
 {
-	char p[sizeof(statepath) + 8];
-
-	(void)unlink(statepath);
-	(void)snprintf(p, sizeof(p), "%s-wal", statepath);
-	(void)unlink(p);
-	(void)snprintf(p, sizeof(p), "%s-shm", statepath);
-	(void)unlink(p);
+	util_unlink_db(statepath);
 	(void)unlink(auditpath);
 }
 
@@ -740,24 +734,6 @@ audit_is(const char *event, const char *sid, const char *key,
 	    "%s: %s is '%s', not '%s'", event, key, v != NULL ? v : "(none)",
 	    want);
 	json_decref(all);
-}
-
-static json_int_t
-jint(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
-	return json_integer_value(v);
-}
-
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-
-	ck_assert_msg(v != NULL, "%s is not a string", key);
-	return v;
 }
 
 static bool

@@ -46,13 +46,7 @@ dir_teardown(void)
 static void
 unlink_db(void)
 {
-	char p[sizeof(path) + 8];
-
-	(void)unlink(path);
-	(void)snprintf(p, sizeof(p), "%s-wal", path);
-	(void)unlink(p);
-	(void)snprintf(p, sizeof(p), "%s-shm", path);
-	(void)unlink(p);
+	util_unlink_db(path);
 }
 
 /* Per test: a fresh state file of its own. */

@@ -27,6 +27,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "util.h"
+
 #define STACK_ENV_MAX 48
 #define STACK_BODY_MAX (256 * 1024)
 
@@ -592,15 +594,6 @@ resp_json(const struct http_resp *r)
 
 	ck_assert_msg(j != NULL, "not JSON (%s): %.200s", e.text, r->body);
 	return j;
-}
-
-static inline const char *
-jstr(json_t *j, const char *k)
-{
-	const char *v = json_string_value(json_object_get(j, k));
-
-	ck_assert_msg(v != NULL, "no string field %s", k);
-	return v;
 }
 
 /* Case-insensitive search of a header line "name: value" in r->headers;

@@ -12,6 +12,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cfg.h"
 
 /* A fake environment: NULL-terminated {name, value} pairs. */
@@ -69,6 +71,43 @@ util_rmdir(const char *dir)
 	if (d != NULL)
 		(void)closedir(d);
 	(void)rmdir(dir);
+}
+
+/* A string member of a JSON object; fails the test when it is not one. */
+static inline const char *
+jstr(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	ck_assert_msg(v != NULL, "%s is not a string", key);
+	return v;
+}
+
+/* An integer member of a JSON object; fails the test when it is not one. */
+static inline json_int_t
+jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_integer(v), "%s is not an integer", key);
+	return json_integer_value(v);
+}
+
+/* Remove an SQLite file with its -wal and -shm companions. */
+static inline void
+util_unlink_db(const char *path)
+{
+	char *p;
+
+	(void)unlink(path);
+	if (asprintf(&p, "%s-wal", path) > 0) {
+		(void)unlink(p);
+		free(p);
+	}
+	if (asprintf(&p, "%s-shm", path) > 0) {
+		(void)unlink(p);
+		free(p);
+	}
 }
 
 /* Run one suite and exit with its status. */
