@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "store.h"
 #include "util.h"
 
 #define STACK_ENV_MAX 48
@@ -190,24 +191,12 @@ stack_pid(const struct stack *st, const char *name)
 static inline bool
 stack_alive(pid_t pid)
 {
-	char path[64], buf[256], *rp;
 	int status;
-	FILE *fp;
-	size_t n;
 
 	/* Reap it if it is ours (or was handed to us as subreaper). */
 	if (waitpid(pid, &status, WNOHANG) == pid)
 		return false;
-	if (kill(pid, 0) != 0)
-		return false;
-	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	(void)fclose(fp);
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	return rp == NULL || rp[1] == '\0' || rp[2] != 'Z';
+	return store_pid_alive((long)pid);
 }
 
 /* Signal a recorded process and wait up to ms for it to go. */
