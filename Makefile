@@ -44,16 +44,19 @@ ALL_CFLAGS := $(WARN) $(HARDEN) $(CFLAGS) -pthread -Ilib
 LDFLAGS ?=
 ALL_LDFLAGS := $(HARDEN_LD) $(LDFLAGS) -pthread
 LIBS := -lcurl -ljansson -lsqlite3
+# The relay speaks to the Engine without libcurl (lib/ehttp.c).
+RELAY_LIBS := -ljansson -lsqlite3
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS = $(shell pkg-config --libs check)
 
 LIB_SRC := lib/log.c lib/clock.c lib/filter.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c \
-	lib/store.c lib/audit.c lib/engine.c lib/metrics.c lib/session.c
+	lib/store.c lib/audit.c lib/engine.c lib/ecurl.c lib/ehttp.c lib/metrics.c \
+	lib/session.c
 LIB_OBJ := $(LIB_SRC:.c=.o)
 
 API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c \
 	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
-	fcgi/reaper.c
+	fcgi/reaper.c fcgi/pool.c
 API_OBJ := $(API_SRC:.c=.o)
 
 UNIT := check/check_cfg check/check_id check/check_access \
@@ -93,7 +96,7 @@ bin/toolkata-api: $(API_OBJ) lib/libcore.a
 
 bin/toolkata-relay: $(RELAY_OBJ) lib/libcore.a
 	@mkdir -p bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $(RELAY_OBJ) lib/libcore.a $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(RELAY_OBJ) lib/libcore.a $(RELAY_LIBS)
 
 check/%: check/%.c check/*.h .flags lib/libcore.a \
     $(filter-out fcgi/main.o,$(API_OBJ)) relay/frame.o relay/pump.o

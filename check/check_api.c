@@ -656,18 +656,23 @@ START_TEST(test_ws_auth)
 	ck_assert_int_eq(r.status, 404);
 	http_resp_free(&r);
 
-	/* Three live WebSockets of that IP (this process holds them). */
+	/* Three live WebSockets of that IP to other sessions (this process
+	 * holds them); those to the same session would be taken over. */
 	s = store_open(st.state, &err);
 	ck_assert_ptr_nonnull(s);
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(store_ws_register(s, &rl, id, "198.51.100.9",
-		    (long)getpid(), 0, &ws[i]), ERR_OK);
+	for (int i = 0; i < 3; i++) {
+		char other[ID_SIZE];
+
+		ck_assert_int_eq(id_new(other), ERR_OK);
+		ck_assert_int_eq(store_ws_register(s, &rl, other,
+		    "198.51.100.9", (long)getpid(), 0, &ws[i]), ERR_OK);
+	}
 	stack_cgi(&st, ok_env, NULL, &r);
 	ck_assert_int_eq(r.status, 429);
 	ck_assert(resp_header(&r, "Retry-After", v, sizeof(v)));
 	http_resp_free(&r);
 	ck_assert(file_contains(st.audit, "\"event\":\"rate_limit.websocket\""));
-	ck_assert_int_eq(store_ws_unregister(s, ws[0]), ERR_OK);
+	ck_assert_int_eq(store_ws_unregister(s, ws[0], 0), ERR_OK);
 	stack_cgi(&st, ok_env, NULL, &r);
 	ck_assert_int_eq(r.status, 200);
 	http_resp_free(&r);

@@ -784,7 +784,7 @@ START_TEST(test_pids_limit)
 	memset(&fe, 0, sizeof(fe));
 	util_cfg(&cfg, &fe);
 	ck_assert_int_eq(cfg_pids_limit(&cfg, false), 50);
-	ck_assert_int_eq(cfg_pids_limit(&cfg, true), 256);
+	ck_assert_int_eq(cfg_pids_limit(&cfg, true), 2048);
 	cfg_release(&cfg);
 	fe_set(&fe, "SANDBOX_PIDS_LIMIT", "100");
 	fe_set(&fe, "SANDBOX_PIDS_LIMIT_GVISOR", "512");

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "clock.h"
+#include "ehttp.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
@@ -201,6 +202,7 @@ spec_init(struct engine_spec *s)
 	s->home_mb = 50;
 	s->tmp_mb = 10;
 	s->nofile = 64;
+	s->nproc = 48;
 	s->runtime = "runsc";
 }
 
@@ -281,12 +283,88 @@ START_TEST(test_create_body)
 	ck_assert_str_eq(jstr(ul, "Name"), "nofile");
 	ck_assert(jint(ul, "Soft") == 64);
 	ck_assert(jint(ul, "Hard") == 64);
+	ul = json_array_get(json_object_get(hc, "Ulimits"), 1);
+	ck_assert_str_eq(jstr(ul, "Name"), "nproc");
+	ck_assert(jint(ul, "Soft") == 48);
+	ck_assert(jint(ul, "Hard") == 48);
+	/* The session's shell is PID 1's, on a TTY that /attach reaches. */
+	ck_assert(json_is_true(json_object_get(j, "Tty")));
+	ck_assert(json_is_true(json_object_get(j, "OpenStdin")));
+	ck_assert(json_is_false(json_object_get(j, "StdinOnce")));
+	ck_assert_ptr_null(json_object_get(labels, "toolkata.pool"));
 	ck_assert_str_eq(jstr(hc, "Runtime"), "runsc");
 	ck_assert_ptr_null(json_object_get(hc, "Binds"));
 	ck_assert_ptr_null(json_object_get(hc, "PortBindings"));
 	json_decref(j);
 	engine_free(e);
 	ck_assert_int_eq(rp.freed, 1);
+}
+END_TEST
+
+
+/* A pool container: label toolkata.pool (not session), its own name. */
+START_TEST(test_create_pooled)
+{
+	struct replay rp;
+	struct engine_spec spec;
+	struct engine *e;
+	char id[ENGINE_ID_SIZE];
+	json_t *j, *labels;
+
+	memset(&rp, 0, sizeof(rp));
+	expect(&rp, "POST", "/containers/create?name=toolkata-pool-"
+	    "0123456789abcdef0123456789abcdef", 201, "create_201.json", NULL);
+	e = replay_engine(&rp);
+	spec_init(&spec);
+	spec.session_id = "sess_0123456789abcdef0123456789abcdef";
+	spec.pooled = true;
+	ck_assert_int_eq(engine_create(e, &spec, id), ERR_OK);
+	j = json_loads(rp.body, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	labels = json_object_get(j, "Labels");
+	ck_assert_str_eq(jstr(labels, "toolkata.pool"), spec.session_id);
+	ck_assert_ptr_null(json_object_get(labels, "toolkata.session"));
+	json_decref(j);
+	engine_free(e);
+}
+END_TEST
+
+/* What a relay tells its client: running, OOMKilled, exit code. */
+START_TEST(test_state)
+{
+	static const struct {
+		const char *body;
+		bool running, oom;
+		int code;
+		const char *status;
+	} cases[] = {
+		{ "{\"State\":{\"Status\":\"running\",\"Running\":true,"
+		    "\"OOMKilled\":false,\"ExitCode\":0}}", true, false, 0,
+		    "running" },
+		{ "{\"State\":{\"Status\":\"exited\",\"Running\":false,"
+		    "\"OOMKilled\":true,\"ExitCode\":137}}", false, true, 137,
+		    "exited" },
+		{ "{\"State\":{}}", false, false, 0, "" },
+		{ "{}", false, false, 0, "" },
+	};
+	struct engine_state st;
+
+	for (size_t i = 0; i < nitems(cases); i++) {
+		struct replay rp;
+		struct engine *e;
+
+		memset(&rp, 0, sizeof(rp));
+		expect(&rp, "GET", "/containers/" CID1 "/json", 200, NULL,
+		    cases[i].body);
+		e = replay_engine(&rp);
+		ck_assert_int_eq(engine_state(e, CID1, &st), ERR_OK);
+		ck_assert_int_eq(st.running, cases[i].running);
+		ck_assert_int_eq(st.oom_killed, cases[i].oom);
+		ck_assert_int_eq(st.exit_code, cases[i].code);
+		ck_assert_str_eq(st.status, cases[i].status);
+		engine_free(e);
+	}
+	ck_assert_int_eq(engine_state(NULL, "nope", &st), ERR_INVAL);
 }
 END_TEST
 
@@ -615,8 +693,7 @@ END_TEST
 /* ---- list ---------------------------------------------------------- */
 
 #define LIST_PATH(inst) "/containers/json?all=1&filters=%7B%22label%22%3A" \
-	"%5B%22toolkata.session%22%2C%22toolkata.instance%3D" inst \
-	"%22%5D%7D"
+	"%5B%22toolkata.instance%3D" inst "%22%5D%7D"
 
 struct listed {
 	struct engine_container c[16];
@@ -1107,6 +1184,147 @@ START_TEST(test_curl_timeout)
 }
 END_TEST
 
+
+/* ---- the raw transport (ehttp.c) and attach ------------------------- */
+
+START_TEST(test_ehttp_decode)
+{
+	static const struct {
+		const char *in;
+		enum err want;
+		long status;
+		const char *body;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", ERR_OK,
+		    200, "ok" },
+		{ "HTTP/1.1 204 No Content\r\n\r\n", ERR_OK, 204, "" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n", ERR_OK, 200,
+		    "abcde" },
+		{ "HTTP/1.1 200 OK\r\ntransfer-encoding: CHUNKED\r\n\r\n"
+		    "4\r\nwxyz\r\n0\r\n\r\n", ERR_OK, 200, "wxyz" },
+		/* Chunk sizes past the data, no size, missing CRLF, no end. */
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "ff\r\nabc\r\n", ERR_UPSTREAM, 200, "" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "\r\n", ERR_UPSTREAM, 200, "" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "3\r\nabcX", ERR_UPSTREAM, 200, "" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "3\r\nabc\r\n", ERR_UPSTREAM, 200, "" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "fffffffff\r\n", ERR_UPSTREAM, 200, "" },
+		{ "garbage", ERR_UPSTREAM, 0, "" },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n", ERR_UPSTREAM, 0,
+		    "" },
+		/* Over the cap (8 bytes with the NUL). */
+		{ "HTTP/1.1 200 OK\r\n\r\n0123456789", ERR_TOOBIG, 200, "" },
+		{ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "a\r\n0123456789\r\n0\r\n\r\n", ERR_TOOBIG, 200, "" },
+	};
+
+	for (size_t i = 0; i < nitems(cases); i++) {
+		char out[8];
+		size_t n = 99;
+		long status = 0;
+		enum err r = ehttp_decode(cases[i].in, strlen(cases[i].in),
+		    &status, out, sizeof(out), &n);
+
+		ck_assert_msg(r == cases[i].want, "case %zu: %s", i,
+		    err_str(r));
+		ck_assert_uint_lt(n, sizeof(out));
+		ck_assert_uint_eq(out[n], '\0');
+		if (r == ERR_OK) {
+			ck_assert_int_eq(status, cases[i].status);
+			ck_assert_str_eq(out, cases[i].body);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_ehttp_roundtrip)
+{
+	static const char json[] = "{\"Runtimes\":{\"runsc\":{}}}";
+	char resp[512];
+	int rlen;
+	struct fake f;
+	struct engine *e;
+	bool has = false;
+	char *req;
+
+	rlen = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\n%.5s\r\n%zx\r\n%s\r\n"
+	    "0\r\n\r\n", json, strlen(json) - 5, json + 5);
+	fake_start(&f, resp, (size_t)rlen);
+	e = ehttp_engine_new(f.sock, 5000);
+	ck_assert_int_eq(engine_has_runtime(e, "runsc", &has), ERR_OK);
+	ck_assert(has);
+	engine_free(e);
+	req = fake_stop(&f);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_msg(strncmp(req, "GET /v1.41/info HTTP/1.1\r\n", 26) == 0,
+	    "request: %.80s", req);
+	ck_assert_ptr_nonnull(strstr(req, "\r\nConnection: close\r\n"));
+	free(req);
+}
+END_TEST
+
+START_TEST(test_ehttp_timeout)
+{
+	struct fake f;
+	struct engine *e;
+	double t0;
+
+	fake_start(&f, NULL, 0);
+	e = ehttp_engine_new(f.sock, 300);
+	t0 = clock_mono();
+	ck_assert_int_eq(engine_ping(e), ERR_TIMEOUT);
+	ck_assert_double_lt(clock_mono() - t0, 5.0);
+	engine_free(e);
+	free(fake_stop(&f));
+	e = ehttp_engine_new("/nonexistent-toolkata/docker.sock", 300);
+	ck_assert_int_eq(engine_ping(e), ERR_UPSTREAM);
+	engine_free(e);
+}
+END_TEST
+
+START_TEST(test_attach)
+{
+	static const char resp[] = "HTTP/1.1 101 UPGRADED\r\n"
+	    "Content-Type: application/vnd.docker.raw-stream\r\n"
+	    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n$ ";
+	char extra[64], *req;
+	size_t n = 0;
+	struct fake f;
+	int fd = -1;
+
+	fake_start(&f, resp, sizeof(resp) - 1);
+	ck_assert_int_eq(engine_attach(f.sock, CID1, 5000, &fd, extra,
+	    sizeof(extra), &n), ERR_OK);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert(memcmp(extra, "$ ", 2) == 0);
+	(void)close(fd);
+	req = fake_stop(&f);
+	ck_assert_ptr_nonnull(req);
+	ck_assert_msg(strncmp(req, "POST /v1.41/containers/" CID1 "/attach?"
+	    "stream=1&stdin=1&stdout=1&stderr=1&detachKeys=", 100) == 0,
+	    "request: %.160s", req);
+	/* Not Docker's ^P^Q: the sequence nobody types. */
+	ck_assert_ptr_nonnull(strstr(req, "detachKeys=ctrl-%40,ctrl-%40,"));
+	ck_assert_ptr_null(strstr(req, "ctrl-p"));
+	free(req);
+	/* Not running: 409; gone: 404; a bad id never reaches the socket. */
+	fake_start(&f, "HTTP/1.1 409 Conflict\r\n\r\n", 25);
+	ck_assert_int_eq(engine_attach(f.sock, CID1, 5000, &fd, extra,
+	    sizeof(extra), &n), ERR_CONFLICT);
+	ck_assert_int_eq(fd, -1);
+	free(fake_stop(&f));
+	ck_assert_int_eq(engine_attach("/nonexistent", "nope", 5000, &fd,
+	    extra, sizeof(extra), &n), ERR_INVAL);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -1117,6 +1335,8 @@ engine_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_create_body);
 	tcase_add_test(tc, test_create_body_numbers);
+	tcase_add_test(tc, test_create_pooled);
+	tcase_add_test(tc, test_state);
 	tcase_add_test(tc, test_create_body_escaped);
 	tcase_add_loop_test(tc, test_create_invalid, 0,
 	    (int)nitems(bad_specs));
@@ -1150,6 +1370,10 @@ engine_suite(void)
 	tcase_add_test(tc, test_curl_status_and_body);
 	tcase_add_test(tc, test_curl_reply_too_big);
 	tcase_add_test(tc, test_curl_timeout);
+	tcase_add_test(tc, test_ehttp_decode);
+	tcase_add_test(tc, test_ehttp_roundtrip);
+	tcase_add_test(tc, test_ehttp_timeout);
+	tcase_add_test(tc, test_attach);
 	suite_add_tcase(s, tc);
 	return s;
 }

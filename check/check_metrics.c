@@ -79,10 +79,10 @@ START_TEST(test_type_lines)
 	/* Every label value is present from the start. */
 	ASSERT_LINE(t, "toolkata_rejections_total{reason=\"hourly\"} 0");
 	ASSERT_LINE(t, "toolkata_rejections_total{reason=\"too_big\"} 0");
-	ASSERT_LINE(t, "toolkata_engine_errors_total{op=\"exec\"} 0");
+	ASSERT_LINE(t, "toolkata_engine_errors_total{op=\"attach\"} 0");
 	ASSERT_LINE(t, "toolkata_engine_call_seconds_bucket{op=\"create\","
 	    "le=\"+Inf\"} 0");
-	ASSERT_LINE(t, "toolkata_engine_call_seconds_count{op=\"exec\"} 0");
+	ASSERT_LINE(t, "toolkata_engine_call_seconds_count{op=\"attach\"} 0");
 	/* Well formed: ends in a newline, no empty lines. */
 	ck_assert_int_eq(t[strlen(t) - 1], '\n');
 	ck_assert_ptr_null(strstr(t, "\n\n"));
@@ -169,7 +169,7 @@ START_TEST(test_cumulative_everywhere)
 {
 	static const char pfx[] = "toolkata_engine_call_seconds_bucket{op=\"";
 	static const char *const names[] = { "create", "start", "remove",
-		"inspect", "list", "info", "exec" };
+		"inspect", "list", "info", "attach" };
 	char *t, *line, *save = NULL;
 	char op[32] = "", cur[32];
 	double last = -1, v;

@@ -622,77 +622,117 @@ ws_count(const char *ip)
 {
 	long long n = -1;
 
-	ck_assert_int_eq(store_ws_count(st, ip, &n), ERR_OK);
+	ck_assert_int_eq(store_ws_count(st, ip, "", T0, &n), ERR_OK);
 	return n;
+}
+
+/* A fresh session id (registrations need no session row). */
+static const char *
+fresh_id(char buf[ID_SIZE])
+{
+	ck_assert_int_eq(id_new(buf), ERR_OK);
+	return buf;
 }
 
 START_TEST(test_ws_limit)
 {
 	struct ratelimit rl = { 10, 10, 2 };
-	struct store_session s;
 	long long w1 = -1, w2 = -1, w3 = -1;
 	long me = (long)getpid();
+	char a[ID_SIZE], b[ID_SIZE], c[ID_SIZE];
 
-	reserve_ok(&rl, IP, T0, &s);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0, &w1),
+	fresh_id(a);
+	fresh_id(b);
+	fresh_id(c);
+	ck_assert_int_eq(store_ws_register(st, &rl, a, IP, me, T0, &w1),
 	    ERR_OK);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0, &w2),
+	ck_assert_int_eq(store_ws_register(st, &rl, b, IP, me, T0, &w2),
 	    ERR_OK);
 	ck_assert(w1 != w2);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0, &w3),
+	ck_assert_int_eq(store_ws_register(st, &rl, c, IP, me, T0, &w3),
 	    ERR_LIMIT);
 	ck_assert_int_eq(ws_count(IP), 2);
 	ck_assert_int_eq(ws_count(IP2), 0);
 	/* Another IP has its own slots. */
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP2, me, T0, &w3),
+	ck_assert_int_eq(store_ws_register(st, &rl, c, IP2, me, T0, &w3),
 	    ERR_OK);
-	ck_assert_int_eq(store_ws_unregister(st, w1), ERR_OK);
+	ck_assert_int_eq(store_ws_unregister(st, w1, T0), ERR_OK);
 	ck_assert_int_eq(ws_count(IP), 1);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0, &w1),
+	ck_assert_int_eq(store_ws_register(st, &rl, c, IP, me, T0, &w1),
 	    ERR_OK);
 	ck_assert_int_eq(ws_count(IP), 2);
 	/* Unregistering twice or an unknown id is harmless. */
-	ck_assert_int_eq(store_ws_unregister(st, w3), ERR_OK);
-	ck_assert_int_eq(store_ws_unregister(st, w3), ERR_OK);
+	ck_assert_int_eq(store_ws_unregister(st, w3, T0), ERR_OK);
+	ck_assert_int_eq(store_ws_unregister(st, w3, T0), ERR_OK);
 	ck_assert_int_eq(ws_count(IP2), 0);
+}
+END_TEST
+
+/* A new connection to a session takes over the old ones: they do not
+ * count against it, and store_ws_others() names them. */
+START_TEST(test_ws_takeover)
+{
+	struct ratelimit rl = { 10, 10, 2 };
+	struct store_session s;
+	long long w[4];
+	long pids[8], me = (long)getpid();
+	size_t n = 0;
+	char other[ID_SIZE];
+
+	reserve_ok(&rl, IP, T0, &s);
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(other), IP, me, T0,
+	    &w[0]), ERR_OK);
+	for (int i = 1; i < 4; i++)
+		ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0,
+		    &w[i]), ERR_OK);
+	ck_assert_int_eq(store_ws_others(st, s.id, w[3], pids, nitems(pids),
+	    &n), ERR_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(pids[0], me);
+	/* Another session of the IP is still refused at the limit. */
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(other), IP, me,
+	    T0, &w[0]), ERR_LIMIT);
+	/* The last detach is remembered for eviction. */
+	ck_assert_int_eq(store_attach(st, s.id, CID), ERR_OK);
+	ck_assert_int_eq(store_ws_unregister(st, w[3], T0 + 77), ERR_OK);
+	ck_assert_int_eq(sql_int("SELECT last_detach FROM sessions WHERE "
+	    "client_ip='" IP "'"), T0 + 77);
 }
 END_TEST
 
 START_TEST(test_ws_dead_pid)
 {
 	struct ratelimit rl = { 10, 10, 2 };
-	struct store_session s;
 	long long w = -1;
 	long me = (long)getpid(), dead = dead_pid();
+	char id[ID_SIZE];
 
-	reserve_ok(&rl, IP, T0, &s);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0, &w),
-	    ERR_OK);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, dead, T0, &w),
-	    ERR_OK);
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(id), IP, me, T0,
+	    &w), ERR_OK);
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(id), IP, dead, T0,
+	    &w), ERR_OK);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM websockets"), 2);
 	/* The dead relay's slot comes back on the next register... */
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0, &w),
-	    ERR_OK);
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(id), IP, me, T0,
+	    &w), ERR_OK);
 	ck_assert_int_eq(ws_count(IP), 2);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, me, T0, &w),
-	    ERR_LIMIT);
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(id), IP, me, T0,
+	    &w), ERR_LIMIT);
 	/* ...and on the next count. */
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP2, dead, T0, &w),
-	    ERR_OK);
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(id), IP2, dead,
+	    T0, &w), ERR_OK);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM websockets WHERE "
 	    "client_ip='" IP2 "'"), 1);
 	ck_assert_int_eq(ws_count(IP2), 0);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM websockets WHERE "
 	    "client_ip='" IP2 "'"), 0);
 	/* A pid of 0 or less is never alive. */
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP2, 0, T0, &w),
-	    ERR_OK);
+	ck_assert_int_eq(store_ws_register(st, &rl, fresh_id(id), IP2, 0, T0,
+	    &w), ERR_OK);
 	ck_assert_int_eq(ws_count(IP2), 0);
 }
 END_TEST
 
-/* A relay that exited but whose parent has not reaped it holds no slot. */
 START_TEST(test_ws_zombie_pid)
 {
 	struct ratelimit rl = { 10, 10, 1 };
@@ -703,8 +743,8 @@ START_TEST(test_ws_zombie_pid)
 	reserve_ok(&rl, IP, T0, &s);
 	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, zombie, T0, &w),
 	    ERR_OK);
-	ck_assert_int_eq(store_ws_register(st, &rl, s.id, IP, (long)getpid(),
-	    T0, &w), ERR_OK);
+	ck_assert_int_eq(store_ws_register(st, &rl, "sess_other", IP,
+	    (long)getpid(), T0, &w), ERR_OK);
 	ck_assert_int_eq(ws_count(IP), 1);
 	reap(zombie);
 }
@@ -731,6 +771,114 @@ START_TEST(test_ws_end_session)
 	/* A second (losing) end does not touch anything. */
 	ck_assert_int_eq(store_end(st, a.id, "idle", T0 + 2), ERR_NOTFOUND);
 	ck_assert_int_eq(ws_count(IP), 1);
+}
+END_TEST
+
+
+/* ---- warm pool and eviction -------------------------------------------- */
+
+#define IMG "toolkata-sandbox:latest"
+#define CID2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+START_TEST(test_pool_claim)
+{
+	struct ratelimit rl = { 10, 10, 3 };
+	struct store_session s, g, s2;
+	char p1[ID_SIZE], p2[ID_SIZE], cid[65];
+	long me = (long)getpid();
+
+	ck_assert_int_eq(store_pool_add(st, fresh_id(p1), IMG, me, T0), ERR_OK);
+	ck_assert_int_eq(store_pool_add(st, fresh_id(p2), IMG, me, T0 + 5),
+	    ERR_OK);
+	reserve_ok(&rl, IP, T0 + 10, &s);
+	/* Nothing ready yet: the cold path. */
+	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, 0, cid),
+	    ERR_NOTFOUND);
+	ck_assert_int_eq(store_pool_set(st, p1, CID, STORE_POOL_READY), ERR_OK);
+	ck_assert_int_eq(store_pool_set(st, p2, CID2, STORE_POOL_READY),
+	    ERR_OK);
+	/* Too old for the caller: not handed out. */
+	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, T0 + 5, cid),
+	    ERR_NOTFOUND);
+	/* Another image has none. */
+	ck_assert_int_eq(store_pool_claim(st, s.id, "other:1", 0, cid),
+	    ERR_NOTFOUND);
+	/* The oldest ready one, once; the session runs with it. */
+	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, 0, cid), ERR_OK);
+	ck_assert_str_eq(cid, CID);
+	ck_assert_int_eq(store_get(st, s.id, &g), ERR_OK);
+	ck_assert_int_eq(g.state, STORE_RUNNING);
+	ck_assert_str_eq(g.container_id, CID);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool"), 1);
+	/* A session that is no longer creating claims nothing. */
+	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, 0, cid),
+	    ERR_CONFLICT);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool"), 1);
+	reserve_ok(&rl, IP, T0 + 11, &s2);
+	ck_assert_int_eq(store_pool_claim(st, s2.id, IMG, 0, cid), ERR_OK);
+	ck_assert_str_eq(cid, CID2);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool"), 0);
+	ck_assert_int_eq(store_pool_drop(st, p1), ERR_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_pool_owns)
+{
+	struct ratelimit rl = { 10, 10, 3 };
+	struct store_session s;
+	char p1[ID_SIZE];
+	bool owned = true;
+	long long n = 0;
+
+	ck_assert_int_eq(store_pool_add(st, fresh_id(p1), IMG, 1, T0), ERR_OK);
+	ck_assert_int_eq(store_owns(st, CID, "", p1, &owned), ERR_OK);
+	ck_assert(owned);
+	ck_assert_int_eq(store_owns(st, CID, "", "sess_gone", &owned), ERR_OK);
+	ck_assert(!owned);
+	/* Pool containers count as live containers (circuit breaker). */
+	ck_assert_int_eq(store_count_live(st, &n), ERR_OK);
+	ck_assert_int_eq(n, 1);
+	reserve_ok(&rl, IP, T0, &s);
+	ck_assert_int_eq(store_owns(st, CID2, s.id, "", &owned), ERR_OK);
+	ck_assert(owned);	/* creating, by label */
+	ck_assert_int_eq(store_attach(st, s.id, CID2), ERR_OK);
+	ck_assert_int_eq(store_owns(st, CID2, "", "", &owned), ERR_OK);
+	ck_assert(owned);	/* running, by container id */
+	ck_assert_int_eq(store_end(st, s.id, "user_request", T0), ERR_OK);
+	ck_assert_int_eq(store_owns(st, CID2, s.id, "", &owned), ERR_OK);
+	ck_assert(!owned);
+}
+END_TEST
+
+START_TEST(test_evictable)
+{
+	struct ratelimit rl = { 10, 10, 3 };
+	struct store_session a, b;
+	char id[ID_SIZE];
+	long long w = -1;
+
+	reserve_ok(&rl, IP, T0, &a);
+	reserve_ok(&rl, IP, T0 + 1000, &b);
+	/* Creating sessions are never evicted. */
+	ck_assert_int_eq(store_evictable(st, IP, T0 + 5000, T0, id),
+	    ERR_NOTFOUND);
+	ck_assert_int_eq(store_attach(st, a.id, CID), ERR_OK);
+	ck_assert_int_eq(store_attach(st, b.id, CID2), ERR_OK);
+	/* Neither unattached long enough. */
+	ck_assert_int_eq(store_evictable(st, IP, T0 - 1, T0, id),
+	    ERR_NOTFOUND);
+	ck_assert_int_eq(store_evictable(st, IP, T0 + 5000, T0, id), ERR_OK);
+	ck_assert_str_eq(id, a.id);
+	/* An attached terminal protects it; its detach restarts the clock. */
+	ck_assert_int_eq(store_ws_register(st, &rl, a.id, IP, (long)getpid(),
+	    T0, &w), ERR_OK);
+	ck_assert_int_eq(store_evictable(st, IP, T0 + 5000, T0, id), ERR_OK);
+	ck_assert_str_eq(id, b.id);
+	ck_assert_int_eq(store_ws_unregister(st, w, T0 + 9000), ERR_OK);
+	ck_assert_int_eq(store_evictable(st, IP, T0 + 5000, T0, id), ERR_OK);
+	ck_assert_str_eq(id, b.id);
+	ck_assert_int_eq(store_evictable(st, IP2, T0 + 9999, T0, id),
+	    ERR_NOTFOUND);
 }
 END_TEST
 
@@ -775,6 +923,10 @@ store_suite(void)
 	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ws_limit);
+	tcase_add_test(tc, test_ws_takeover);
+	tcase_add_test(tc, test_pool_claim);
+	tcase_add_test(tc, test_pool_owns);
+	tcase_add_test(tc, test_evictable);
 	tcase_add_test(tc, test_ws_dead_pid);
 	tcase_add_test(tc, test_pid_alive);
 	tcase_add_test(tc, test_ws_zombie_pid);

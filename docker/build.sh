@@ -1,6 +1,7 @@
 #!/bin/sh
 # build.sh: `make image`.  Ensures dockerd and the offline base image, tries
-# to fetch jj (non-fatal), compiles the statx shim (shim/), then builds
+# to fetch jj (non-fatal), compiles the statx shim (shim/) and the init
+# (init/), then builds
 # toolkata-sandbox:latest from docker/.  Offline and idempotent: one summary
 # line on success, the tail of $TOOLKATA_BUILD_LOG on failure.
 set -eu
@@ -30,6 +31,14 @@ shim="$here/shim/libtk-statx.so"
 if [ ! -f "$shim" ] || [ -n "$(find "$here/shim/statx-shim.c" -newer "$shim")" ]; then
 	cc -O2 -Wall -shared -fPIC -o "$shim" "$here/shim/statx-shim.c" >>"$log" 2>&1 ||
 		fail "cc shim/statx-shim.c"
+fi
+
+# PID 1 of every sandbox: the init that holds the session's shell.
+init="$here/init/toolkata-init"
+if [ ! -f "$init" ] || [ -n "$(find "$here/init/init.c" -newer "$init")" ]; then
+	cc -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	    -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -pie \
+	    -o "$init" "$here/init/init.c" >>"$log" 2>&1 || fail "cc init/init.c"
 fi
 
 case $(uname -m) in

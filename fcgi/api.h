@@ -115,6 +115,18 @@ void reaper_join(struct reaper *);
 /* One reaper pass with a worker's context; logs what it did. */
 enum err reaper_pass(struct api *);
 
+/* h_health.c: the pool as /health shows it. */
+json_t *health_pool(struct api *);
+
+/* pool.c: the daemon's warm-pool thread (none when SANDBOX_POOL_SIZE is
+ * 0); containers are made for runtime (NULL: runc). */
+struct pool;
+struct pool *pool_start(const struct cfg *, struct audit *,
+    const char *runtime, volatile int *stop);
+void pool_join(struct pool *);
+/* One fill pass; true when a container was added. */
+bool pool_pass(struct api *);
+
 /* api.c: open a worker's store and engine (fatal on failure). */
 void api_init(struct api *, const struct cfg *, struct audit *);
 void api_release(struct api *);

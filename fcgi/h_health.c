@@ -5,6 +5,7 @@
 #include "compat.h"
 
 #include "api.h"
+#include "metrics.h"
 #include "clock.h"
 #include "log.h"
 
@@ -39,6 +40,29 @@ api_refresh_gvisor(struct api *api)
 	api->sess.runtime = has ? cfg->gvisor_runtime : NULL;
 }
 
+static void
+health_pool_row(const struct store_pool *p, void *arg)
+{
+	unsigned *n = arg;
+
+	n[p->state == STORE_POOL_READY ? 0 : 1]++;
+}
+
+/* {size, ready, starting, claims, misses}: the rows of every image; the
+ * counters are this process's. */
+json_t *
+health_pool(struct api *api)
+{
+	unsigned n[2] = { 0, 0 };
+
+	(void)store_pool_each(api->sess.store, health_pool_row, n);
+	return json_pack("{s:I, s:i, s:i, s:I, s:I}", "size",
+	    (json_int_t)api->cfg->pool_size, "ready", (int)n[0], "starting",
+	    (int)n[1], "claims", (json_int_t)metrics_pool_count(
+	    METRICS_POOL_CLAIM), "misses", (json_int_t)metrics_pool_count(
+	    METRICS_POOL_MISS));
+}
+
 void
 h_health(struct api *api, struct req *req ATTR_UNUSED, struct reply *rep,
     const char *id ATTR_UNUSED)
@@ -55,9 +79,10 @@ h_health(struct api *api, struct req *req ATTR_UNUSED, struct reply *rep,
 	if (gv != NULL && api->cfg->use_gvisor)
 		(void)json_object_set_new(gv, "runtime",
 		    json_string(api->cfg->gvisor_runtime));
-	reply_json(rep, 200, json_pack("{s:s, s:s, s:f, s:I, s:o}", "status",
-	    "ok", "timestamp", ts, "uptime", clock_mono() - api_started,
-	    "containers", (json_int_t)live, "gvisor", gv));
+	reply_json(rep, 200, json_pack("{s:s, s:s, s:f, s:I, s:o, s:o}",
+	    "status", "ok", "timestamp", ts, "uptime", clock_mono() -
+	    api_started, "containers", (json_int_t)live, "gvisor", gv, "pool",
+	    health_pool(api)));
 }
 
 /* Host memory in use, percent, from /proc/meminfo (total - available). */

@@ -10,6 +10,24 @@
 
 #define METRICS_MAX ((size_t)64 * 1024)
 
+/* Append the pool gauges (read from the store) to buf[0..len). */
+static size_t
+metrics_pool_gauges(struct api *api, char *buf, size_t cap, size_t len)
+{
+	json_t *p = health_pool(api);
+	int n = snprintf(buf + len, cap - len, "# HELP toolkata_pool_ready "
+	    "Warm pool containers ready to be claimed.\n# TYPE "
+	    "toolkata_pool_ready gauge\ntoolkata_pool_ready %lld\n"
+	    "# HELP toolkata_pool_starting Warm pool containers being made.\n"
+	    "# TYPE toolkata_pool_starting gauge\ntoolkata_pool_starting "
+	    "%lld\n", (long long)json_integer_value(json_object_get(p,
+	    "ready")), (long long)json_integer_value(json_object_get(p,
+	    "starting")));
+
+	json_decref(p);
+	return n > 0 && (size_t)n < cap - len ? len + (size_t)n : 0;
+}
+
 void
 h_metrics(struct api *api, struct req *req, struct reply *rep,
     const char *id ATTR_UNUSED)
@@ -27,6 +45,8 @@ h_metrics(struct api *api, struct req *req, struct reply *rep,
 	}
 	buf = xmalloc(METRICS_MAX);
 	n = metrics_render(buf, METRICS_MAX, live);
+	if (n > 0)
+		n = metrics_pool_gauges(api, buf, METRICS_MAX, n);
 	if (n == 0)
 		reply_err(rep, ERR_TOOBIG);
 	else

@@ -56,14 +56,16 @@ wsauth_origin(struct api *api, struct req *req, struct reply *rep)
 }
 
 static bool
-wsauth_quota(struct api *api, struct req *req, struct reply *rep)
+wsauth_quota(struct api *api, struct req *req, const char *id,
+    struct reply *rep)
 {
 	long long open_ws = 0;
 	char msg[96], lim[24];
 	struct ratelimit rl = { api->cfg->sessions_per_hour,
 		api->cfg->concurrent_per_ip, api->cfg->websockets_per_ip };
 
-	if (store_ws_count(api->sess.store, req->ip, &open_ws) != ERR_OK) {
+	if (store_ws_count(api->sess.store, req->ip, id, clock_now_ms(),
+	    &open_ws) != ERR_OK) {
 		reply_err(rep, ERR_IO);
 		return false;
 	}
@@ -112,7 +114,7 @@ h_wsauth(struct api *api, struct req *req, struct reply *rep,
 		reply_err(rep, r == ERR_CONFLICT ? ERR_NOTFOUND : r);
 		return;
 	}
-	if (!wsauth_quota(api, req, rep))
+	if (!wsauth_quota(api, req, id, rep))
 		return;
 	reply_json(rep, 200, json_pack("{s:b}", "ok", 1));
 }

@@ -211,10 +211,12 @@ api_serve_fcgi(const struct cfg *cfg, struct audit *audit, struct api *api)
 {
 	struct worker *w = xcalloc((size_t)cfg->workers, sizeof(*w));
 	struct reaper *rp;
+	struct pool *pl;
 
 	log_info("reconciling before serving");
 	(void)reaper_pass(api);
 	rp = reaper_start(cfg, audit, &api_stop);
+	pl = pool_start(cfg, audit, api->sess.runtime, &api_stop);
 	for (long long i = 0; i < cfg->workers; i++) {
 		api_init(&w[i].api, cfg, audit);
 		w[i].api.gvisor_available = api->gvisor_available;
@@ -230,6 +232,7 @@ api_serve_fcgi(const struct cfg *cfg, struct audit *audit, struct api *api)
 		api_release(&w[i].api);
 	}
 	api_stop = 1;
+	pool_join(pl);
 	reaper_join(rp);
 	free(w);
 	if (cfg->listen[0] != '\0')

@@ -64,6 +64,10 @@ struct cfg {
 	long long home_size_mb;
 	long long tmp_size_mb;
 	long long nofile;
+	long long nproc;
+	long long pool_size;
+	long long pool_max_age;
+	long long evict_after;
 	long long engine_timeout;
 	long long destroy_timeout;
 	char *audit_log;

@@ -1,6 +1,7 @@
 /*
- * engine.c: Docker Engine API calls over the unix socket with libcurl.
- * Layout: the curl transport, then one function per allow-listed call.
+ * engine.c: Docker Engine API calls over the unix socket, one function per
+ * allow-listed call, on a transport: libcurl (ecurl.c, engine_new(): the
+ * API) or a raw HTTP/1.1 connection (ehttp.c: the relay).
  */
 #include "compat.h"
 
@@ -11,7 +12,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "clock.h"
@@ -26,108 +26,6 @@ struct engine {
 	size_t len;
 	long status;
 };
-
-/* ---- the curl transport ---------------------------------------------- */
-
-struct engine_curl {
-	CURL *curl;
-	char *socket_path;
-};
-
-struct engine_sink {
-	char *buf;
-	size_t cap, len;
-	bool over;
-};
-
-static size_t
-engine_write_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct engine_sink *s = arg;
-	size_t n = size * nmemb;
-
-	if (n > s->cap - 1 - s->len) {
-		s->over = true;
-		return 0;	/* makes curl fail with CURLE_WRITE_ERROR */
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	return n;
-}
-
-static enum err
-engine_curl_call(void *ctx, const char *method, const char *path,
-    const char *body, long timeout_ms, long *status, char *reply, size_t cap,
-    size_t *len)
-{
-	struct engine_curl *ec = ctx;
-	struct engine_sink sink = { reply, cap, 0, false };
-	struct curl_slist *hdr = NULL;
-	char url[512];
-	CURLcode rc;
-	enum err r = ERR_UPSTREAM;
-
-	if (snprintf(url, sizeof(url), "http://localhost%s%s", ENGINE_API,
-		path) >= (int)sizeof(url))
-		return ERR_INVAL;
-	curl_easy_reset(ec->curl);
-	(void)curl_easy_setopt(ec->curl, CURLOPT_UNIX_SOCKET_PATH,
-	    ec->socket_path);
-	(void)curl_easy_setopt(ec->curl, CURLOPT_URL, url);
-	(void)curl_easy_setopt(ec->curl, CURLOPT_CUSTOMREQUEST, method);
-	(void)curl_easy_setopt(ec->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	(void)curl_easy_setopt(ec->curl, CURLOPT_NOSIGNAL, 1L);
-	/* The path is ours, built from checked fields: send it as it is. */
-	(void)curl_easy_setopt(ec->curl, CURLOPT_PATH_AS_IS, 1L);
-	(void)curl_easy_setopt(ec->curl, CURLOPT_WRITEFUNCTION,
-	    engine_write_cb);
-	(void)curl_easy_setopt(ec->curl, CURLOPT_WRITEDATA, &sink);
-	if (body != NULL) {
-		hdr = curl_slist_append(NULL, "Content-Type: application/json");
-		if (hdr == NULL)
-			return ERR_NOMEM;
-		(void)curl_easy_setopt(ec->curl, CURLOPT_HTTPHEADER, hdr);
-		(void)curl_easy_setopt(ec->curl, CURLOPT_POSTFIELDS, body);
-	}
-	rc = curl_easy_perform(ec->curl);
-	reply[sink.len] = '\0';
-	*len = sink.len;
-	if (sink.over)
-		r = ERR_TOOBIG;
-	else if (rc == CURLE_OPERATION_TIMEDOUT)
-		r = ERR_TIMEOUT;
-	else if (rc == CURLE_OK) {
-		(void)curl_easy_getinfo(ec->curl, CURLINFO_RESPONSE_CODE, status);
-		r = ERR_OK;
-	} else
-		log_warnx("engine: %s %s: %s", method, path,
-		    curl_easy_strerror(rc));
-	curl_slist_free_all(hdr);
-	return r;
-}
-
-static void
-engine_curl_free(void *ctx)
-{
-	struct engine_curl *ec = ctx;
-
-	curl_easy_cleanup(ec->curl);
-	free(ec->socket_path);
-	free(ec);
-}
-
-struct engine *
-engine_new(const char *socket_path, long timeout_ms)
-{
-	struct engine_curl *ec = xcalloc(1, sizeof(*ec));
-	struct engine_transport t = { engine_curl_call, engine_curl_free, ec };
-
-	ec->curl = curl_easy_init();
-	if (ec->curl == NULL)
-		fatalx("engine: curl_easy_init failed");
-	ec->socket_path = xstrdup(socket_path);
-	return engine_new_transport(&t, timeout_ms);
-}
 
 struct engine *
 engine_new_transport(const struct engine_transport *t, long timeout_ms)
@@ -293,7 +191,8 @@ engine_host_config(const struct engine_spec *s)
 	(void)snprintf(tmp, sizeof(tmp), "rw,nosuid,nodev,size=%lldm",
 	    s->tmp_mb);
 	hc = json_pack("{s:s, s:b, s:{s:s, s:s}, s:I, s:I, s:I, s:I, s:I,"
-	    " s:I, s:[s], s:[s], s:[{s:s, s:I, s:I}], s:b, s:{s:s}}",
+	    " s:I, s:[s], s:[s], s:[{s:s, s:I, s:I}, {s:s, s:I, s:I}], s:b,"
+	    " s:{s:s}}",
 	    "NetworkMode", "none",
 	    "ReadonlyRootfs", 1,
 	    "Tmpfs", "/home/toolkata", home, "/tmp", tmp,
@@ -309,6 +208,10 @@ engine_host_config(const struct engine_spec *s)
 	    "SecurityOpt", "no-new-privileges",
 	    "Ulimits", "Name", "nofile", "Soft", (json_int_t)s->nofile,
 	    "Hard", (json_int_t)s->nofile,
+	    /* gVisor honours RLIMIT_NPROC inside the sandbox: a fork bomb
+	     * gets EAGAIN there before the host's PidsLimit is reached. */
+	    "Name", "nproc", "Soft", (json_int_t)s->nproc,
+	    "Hard", (json_int_t)s->nproc,
 	    "AutoRemove", 0,
 	    "LogConfig", "Type", "none");
 	if (hc != NULL && s->runtime != NULL &&
@@ -337,14 +240,18 @@ engine_create_body(const struct engine_spec *s)
 	hc = engine_host_config(s);
 	if (hc == NULL)
 		return NULL;
-	body = json_pack("{s:s, s:[s,s], s:{s:s, s:s, s:s, s:s}, s:b, s:b, s:o}",
+	/* The session's shell is PID 1's child on a TTY (docker/init):
+	 * Tty and OpenStdin, so that /attach reaches it. */
+	body = json_pack("{s:s, s:[s,s], s:{s:s, s:s, s:s, s:s}, s:b, s:b,"
+	    " s:b, s:o}",
 	    "Image", s->image,
 	    "Env", env_pair, env_life,
-	    "Labels", "toolkata.session", s->session_id,
+	    "Labels", s->pooled ? "toolkata.pool" : "toolkata.session",
+	    s->session_id,
 	    "toolkata.instance", s->instance,
 	    "toolkata.tool-pair", s->tool_pair,
 	    "toolkata.expires-at", s->expires_at,
-	    "Tty", 0, "OpenStdin", 0,
+	    "Tty", 1, "OpenStdin", 1, "StdinOnce", 0,
 	    "HostConfig", hc);
 	if (body != NULL)
 		out = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -364,8 +271,12 @@ engine_create(struct engine *e, const struct engine_spec *s,
 
 	if (body == NULL)
 		goto out;
-	(void)snprintf(path, sizeof(path), "/containers/create?name=toolkata-%s",
-	    s->session_id);
+	if (s->pooled)
+		(void)snprintf(path, sizeof(path), "/containers/create?name="
+		    "toolkata-pool-%s", s->session_id + sizeof(ID_PREFIX) - 1);
+	else
+		(void)snprintf(path, sizeof(path), "/containers/create?name="
+		    "toolkata-%s", s->session_id);
 	r = engine_call(e, METRICS_OP_CREATE, "POST", path, body,
 	    e->timeout_ms);
 	if (r != ERR_OK)
@@ -423,13 +334,14 @@ engine_remove(struct engine *e, const char *id, long timeout_ms)
 }
 
 enum err
-engine_inspect(struct engine *e, const char *id, bool *running)
+engine_state(struct engine *e, const char *id, struct engine_state *st)
 {
 	char path[128];
-	json_t *j;
+	json_t *j, *state;
+	const char *status;
 	enum err r;
 
-	*running = false;
+	memset(st, 0, sizeof(*st));
 	if (!id_valid_docker(id))
 		return ERR_INVAL;
 	(void)snprintf(path, sizeof(path), "/containers/%s/json", id);
@@ -442,10 +354,26 @@ engine_inspect(struct engine *e, const char *id, bool *running)
 	j = json_loadb(e->reply, e->len, 0, NULL);
 	if (j == NULL)
 		return ERR_UPSTREAM;
-	*running = json_is_true(json_object_get(json_object_get(j, "State"),
-	    "Running"));
+	state = json_object_get(j, "State");
+	st->running = json_is_true(json_object_get(state, "Running"));
+	st->oom_killed = json_is_true(json_object_get(state, "OOMKilled"));
+	st->exit_code = (int)json_integer_value(json_object_get(state,
+	    "ExitCode"));
+	status = json_string_value(json_object_get(state, "Status"));
+	(void)strlcpy_ok(st->status, status != NULL ? status : "",
+	    sizeof(st->status));
 	json_decref(j);
 	return ERR_OK;
+}
+
+enum err
+engine_inspect(struct engine *e, const char *id, bool *running)
+{
+	struct engine_state st;
+	enum err r = engine_state(e, id, &st);
+
+	*running = st.running;
+	return r;
 }
 
 /* One element of GET /containers/json; false if it is malformed. */
@@ -454,8 +382,11 @@ engine_list_item(json_t *item, struct engine_container *c)
 {
 	const char *id = json_string_value(json_object_get(item, "Id"));
 	const char *state = json_string_value(json_object_get(item, "State"));
-	const char *sess = json_string_value(json_object_get(
-	    json_object_get(item, "Labels"), "toolkata.session"));
+	json_t *labels = json_object_get(item, "Labels");
+	const char *sess = json_string_value(json_object_get(labels,
+	    "toolkata.session"));
+	const char *pool = json_string_value(json_object_get(labels,
+	    "toolkata.pool"));
 
 	memset(c, 0, sizeof(*c));
 	if (id == NULL || !id_valid_docker(id))
@@ -463,6 +394,8 @@ engine_list_item(json_t *item, struct engine_container *c)
 	(void)strlcpy_ok(c->id, id, sizeof(c->id));
 	if (sess != NULL && id_valid(sess, strlen(sess)))
 		(void)strlcpy_ok(c->session, sess, sizeof(c->session));
+	if (pool != NULL && id_valid(pool, strlen(pool)))
+		(void)strlcpy_ok(c->pool, pool, sizeof(c->pool));
 	c->running = state != NULL && strcmp(state, "running") == 0;
 	return true;
 }
@@ -479,11 +412,12 @@ engine_list(struct engine *e, const char *instance, engine_list_fn fn,
 
 	if (!engine_valid_instance(instance))
 		return ERR_INVAL;
-	/* filters={"label":["toolkata.session","toolkata.instance=<i>"]},
-	 * URL-encoded; the instance is [A-Za-z0-9-] and needs no escaping. */
+	/* filters={"label":["toolkata.instance=<i>"]}, URL-encoded (session
+	 * and pool containers alike); the instance is [A-Za-z0-9-] and needs
+	 * no escaping. */
 	(void)snprintf(path, sizeof(path), "/containers/json?all=1&filters="
-	    "%%7B%%22label%%22%%3A%%5B%%22toolkata.session%%22%%2C%%22"
-	    "toolkata.instance%%3D%s%%22%%5D%%7D", instance);
+	    "%%7B%%22label%%22%%3A%%5B%%22toolkata.instance%%3D%s%%22%%5D%%7D",
+	    instance);
 	r = engine_call(e, METRICS_OP_LIST, "GET", path, NULL, e->timeout_ms);
 	if (r != ERR_OK)
 		return r;
@@ -502,47 +436,7 @@ engine_list(struct engine *e, const char *instance, engine_list_fn fn,
 	return ERR_OK;
 }
 
-/* ---- exec: the interactive shell of the relay ------------------------- */
-
-enum err
-engine_exec_create(struct engine *e, const char *container_id,
-    char exec_id[ENGINE_ID_SIZE])
-{
-	char path[128];
-	json_t *body = NULL, *j = NULL;
-	char *text = NULL;
-	const char *got;
-	enum err r = ERR_NOMEM;
-
-	if (!id_valid_docker(container_id))
-		return ERR_INVAL;
-	body = json_pack("{s:b, s:b, s:b, s:b, s:s, s:s, s:[s,s,s,s], s:[s,s]}",
-	    "AttachStdin", 1, "AttachStdout", 1, "AttachStderr", 1, "Tty", 1,
-	    "User", "sandbox", "WorkingDir", "/home/toolkata",
-	    "Env", "TERM=xterm-256color", "HOME=/home/toolkata",
-	    "LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8",
-	    "Cmd", "/bin/bash", "-l");
-	if (body == NULL ||
-	    (text = json_dumps(body, JSON_COMPACT)) == NULL)
-		goto out;
-	(void)snprintf(path, sizeof(path), "/containers/%s/exec", container_id);
-	r = engine_call(e, METRICS_OP_EXEC, "POST", path, text, e->timeout_ms);
-	if (r != ERR_OK)
-		goto out;
-	if (e->status != 201) {
-		r = engine_unexpected(e, "exec create");
-		goto out;
-	}
-	j = json_loadb(e->reply, e->len, 0, NULL);
-	got = json_string_value(json_object_get(j, "Id"));
-	r = got != NULL && id_valid_docker(got) &&
-	    strlcpy_ok(exec_id, got, ENGINE_ID_SIZE) ? ERR_OK : ERR_UPSTREAM;
-out:
-	json_decref(j);
-	json_decref(body);
-	free(text);
-	return r;
-}
+/* ---- attach: the hijacked TTY stream of the relay ------------------- */
 
 enum err
 engine_parse_head(const char *buf, size_t len, int *status, size_t *head_len)
@@ -613,11 +507,19 @@ engine_read_head(int fd, long timeout_ms, char *head, size_t *len, int *status,
 	return r == ERR_LIMIT ? ERR_TOOBIG : r;
 }
 
+/*
+ * Detach keys: Docker's default, ^P ^Q, would hold every ^P (bash's
+ * previous-history) until the next key and let ^P ^Q drop the client.
+ * Docker cannot turn detaching off, so the sequence is eight NULs, which
+ * nobody types (^@ is bash's set-mark: a held one shows nothing).
+ */
+#define ENGINE_DETACH_KEYS "ctrl-%40,ctrl-%40,ctrl-%40,ctrl-%40," \
+	"ctrl-%40,ctrl-%40,ctrl-%40,ctrl-%40"
+
 enum err
-engine_exec_attach(const char *socket_path, const char *exec_id,
+engine_attach(const char *socket_path, const char *container_id,
     long timeout_ms, int *fd, char *extra, size_t extracap, size_t *extra_len)
 {
-	static const char body[] = "{\"Detach\":false,\"Tty\":true}";
 	struct sockaddr_un sa;
 	char req[512], head[ENGINE_HEAD_MAX];
 	size_t len = 0, head_len = 0;
@@ -629,13 +531,14 @@ engine_exec_attach(const char *socket_path, const char *exec_id,
 	*extra_len = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (!id_valid_docker(exec_id) ||
+	if (!id_valid_docker(container_id) ||
 	    !strlcpy_ok(sa.sun_path, socket_path, sizeof(sa.sun_path)))
 		goto out;
-	n = snprintf(req, sizeof(req), "POST %s/exec/%s/start HTTP/1.1\r\n"
-	    "Host: localhost\r\nContent-Type: application/json\r\n"
-	    "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %zu\r\n"
-	    "\r\n%s", ENGINE_API, exec_id, sizeof(body) - 1, body);
+	n = snprintf(req, sizeof(req), "POST %s/containers/%s/attach?stream=1&"
+	    "stdin=1&stdout=1&stderr=1&detachKeys=%s HTTP/1.1\r\n"
+	    "Host: localhost\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+	    "Content-Length: 0\r\n\r\n", ENGINE_API, container_id,
+	    ENGINE_DETACH_KEYS);
 	r = ERR_UPSTREAM;
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
@@ -645,8 +548,9 @@ engine_exec_attach(const char *socket_path, const char *exec_id,
 		 &head_len)) != ERR_OK)
 		goto out;
 	if (status != 101 && status != 200) {
-		log_warnx("engine: exec start: status %d", status);
-		r = status == 404 ? ERR_NOTFOUND : ERR_UPSTREAM;
+		log_warnx("engine: attach: status %d", status);
+		r = status == 404 ? ERR_NOTFOUND : status == 409 ?
+		    ERR_CONFLICT : ERR_UPSTREAM;
 		goto out;
 	}
 	if (len - head_len > extracap) {
@@ -658,52 +562,9 @@ engine_exec_attach(const char *socket_path, const char *exec_id,
 	*fd = s;
 	s = -1;
 out:
-	metrics_engine_observe(METRICS_OP_EXEC, clock_mono() - t0, r == ERR_OK);
+	metrics_engine_observe(METRICS_OP_ATTACH, clock_mono() - t0,
+	    r == ERR_OK);
 	if (s != -1)
 		(void)close(s);
 	return r;
-}
-
-enum err
-engine_exec_resize(struct engine *e, const char *exec_id, int rows, int cols)
-{
-	char path[160];
-	enum err r;
-
-	if (!id_valid_docker(exec_id) || rows <= 0 || cols <= 0)
-		return ERR_INVAL;
-	(void)snprintf(path, sizeof(path), "/exec/%s/resize?h=%d&w=%d", exec_id,
-	    rows, cols);
-	r = engine_call(e, METRICS_OP_EXEC, "POST", path, NULL, e->timeout_ms);
-	if (r != ERR_OK)
-		return r;
-	if (e->status == 200 || e->status == 201)
-		return ERR_OK;
-	return engine_unexpected(e, "exec resize");
-}
-
-enum err
-engine_exec_running(struct engine *e, const char *exec_id, bool *running)
-{
-	char path[128];
-	json_t *j;
-	enum err r;
-
-	*running = false;
-	if (!id_valid_docker(exec_id))
-		return ERR_INVAL;
-	(void)snprintf(path, sizeof(path), "/exec/%s/json", exec_id);
-	r = engine_call(e, METRICS_OP_EXEC, "GET", path, NULL, e->timeout_ms);
-	if (r != ERR_OK)
-		return r;
-	if (e->status == 404)
-		return ERR_OK;	/* gone with its container: not running */
-	if (e->status != 200)
-		return engine_unexpected(e, "exec inspect");
-	j = json_loadb(e->reply, e->len, 0, NULL);
-	if (j == NULL)
-		return ERR_UPSTREAM;
-	*running = json_is_true(json_object_get(j, "Running"));
-	json_decref(j);
-	return ERR_OK;
 }

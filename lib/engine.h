@@ -71,7 +71,10 @@ struct engine_spec {
 	long long home_mb;
 	long long tmp_mb;
 	long long nofile;
+	long long nproc;	/* RLIMIT_NPROC inside the sandbox */
 	const char *runtime;	/* NULL: no Runtime key, the engine's default */
+	bool pooled;		/* session_id is a pool id: label toolkata.pool,
+				 * name toolkata-pool-<hex> */
 };
 
 /* POST /containers/create?name=toolkata-<session>; the new id in id. */
@@ -88,45 +91,41 @@ enum err engine_remove(struct engine *, const char *id, long timeout_ms);
 /* GET /containers/<id>/json: running state.  ERR_NOTFOUND when gone. */
 enum err engine_inspect(struct engine *, const char *id, bool *running);
 
+/* The same, with what a relay tells a client when the shell is gone. */
+struct engine_state {
+	bool running;
+	bool oom_killed;
+	int exit_code;
+	char status[16];	/* "running", "exited", ... */
+};
+enum err engine_state(struct engine *, const char *id, struct engine_state *);
+
 struct engine_container {
 	char id[ENGINE_ID_SIZE];
-	char session[ID_SIZE];	/* label toolkata.session ("" if invalid) */
+	char session[ID_SIZE];	/* label toolkata.session ("" if none) */
+	char pool[ID_SIZE];	/* label toolkata.pool ("" if none) */
 	bool running;
 };
 
-/* Every container of instance (label toolkata.instance) that carries a
- * toolkata.session label, running or not. */
+/* Every container of instance (label toolkata.instance), running or
+ * not: session containers and pool containers. */
 typedef void (*engine_list_fn)(const struct engine_container *, void *arg);
 enum err engine_list(struct engine *, const char *instance,
     engine_list_fn fn, void *arg);
 
 /*
- * POST /containers/<id>/exec: an interactive login shell with a TTY, as
- * user sandbox in /home/toolkata, TERM=xterm-256color and a UTF-8 locale.
- * Nothing of it comes from a client.  The new exec id in exec_id.
- */
-enum err engine_exec_create(struct engine *, const char *container_id,
-    char exec_id[ENGINE_ID_SIZE]);
-
-/*
- * POST /exec/<id>/start, hijacked: a plain AF_UNIX connection to
- * socket_path, the request written by hand with Upgrade: tcp, the reply
- * head read (at most ENGINE_HEAD_MAX bytes, within timeout_ms) and checked
- * for 101 (or 200).  On ERR_OK *fd is the raw TTY stream (blocking,
- * close-on-exec; the caller owns it) and the first *extra bytes that came
- * after the head are in extra (up to extracap).
+ * POST /containers/<id>/attach?stream=1&stdin=1&stdout=1&stderr=1,
+ * hijacked: a plain AF_UNIX connection to socket_path, the request written
+ * by hand with Upgrade: tcp and detach keys nobody types, the reply head
+ * read (at most ENGINE_HEAD_MAX bytes, within timeout_ms) and checked for
+ * 101 (or 200).  On ERR_OK *fd is the raw TTY stream of the container's
+ * PID 1 (blocking, close-on-exec; the caller owns it) and the first
+ * *extra bytes that came after the head are in extra (up to extracap).
+ * ERR_NOTFOUND: no such container; ERR_CONFLICT: it is not running.
  */
 #define ENGINE_HEAD_MAX 4096
-enum err engine_exec_attach(const char *socket_path, const char *exec_id,
+enum err engine_attach(const char *socket_path, const char *container_id,
     long timeout_ms, int *fd, char *extra, size_t extracap, size_t *extra_len);
-
-/* POST /exec/<id>/resize?h=rows&w=cols (only after the start). */
-enum err engine_exec_resize(struct engine *, const char *exec_id, int rows,
-    int cols);
-
-/* GET /exec/<id>/json: is it still running? */
-enum err engine_exec_running(struct engine *, const char *exec_id,
-    bool *running);
 
 /*
  * Parse the head of the hijack reply in buf[0..len): ERR_OK with *status

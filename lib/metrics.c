@@ -16,7 +16,7 @@ static const char *const metrics_reject_names[METRICS_REJECT_MAX] = {
 	"bad_request", "too_big",
 };
 static const char *const metrics_op_names[METRICS_OP_MAX] = {
-	"create", "start", "remove", "inspect", "list", "info", "exec",
+	"create", "start", "remove", "inspect", "list", "info", "attach",
 };
 
 static atomic_ullong m_created, m_ended;
@@ -24,11 +24,28 @@ static atomic_ullong m_reject[METRICS_REJECT_MAX];
 static atomic_ullong m_bucket[METRICS_OP_MAX][METRICS_NB + 1];
 static atomic_ullong m_count[METRICS_OP_MAX], m_errors[METRICS_OP_MAX];
 static atomic_ullong m_sum_us[METRICS_OP_MAX];
+static atomic_ullong m_pool[METRICS_POOL_MAX];
+static const char *const metrics_pool_names[METRICS_POOL_MAX] = {
+	"claim", "miss", "fill", "fill_failed", "evicted",
+};
 
 void
 metrics_session_created(void)
 {
 	atomic_fetch_add(&m_created, 1);
+}
+
+void
+metrics_pool_event(enum metrics_pool e)
+{
+	if (e < METRICS_POOL_MAX)
+		atomic_fetch_add(&m_pool[e], 1);
+}
+
+unsigned long long
+metrics_pool_count(enum metrics_pool e)
+{
+	return e < METRICS_POOL_MAX ? atomic_load(&m_pool[e]) : 0;
 }
 
 void
@@ -128,6 +145,14 @@ metrics_render(char *buf, size_t cap, long long live)
 		metrics_put(buf, cap, &len, "toolkata_rejections_total"
 		    "{reason=\"%s\"} %llu\n", metrics_reject_names[r],
 		    atomic_load(&m_reject[r]));
+	metrics_put(buf, cap, &len, "# HELP toolkata_pool_events_total "
+	    "Warm pool claims, misses (cold creates), fills, failed fills and "
+	    "evictions by this process.\n# TYPE toolkata_pool_events_total "
+	    "counter\n");
+	for (size_t e = 0; e < METRICS_POOL_MAX; e++)
+		metrics_put(buf, cap, &len, "toolkata_pool_events_total"
+		    "{event=\"%s\"} %llu\n", metrics_pool_names[e],
+		    atomic_load(&m_pool[e]));
 	metrics_put(buf, cap, &len, "# HELP toolkata_engine_errors_total "
 	    "Docker Engine API calls that failed.\n# TYPE "
 	    "toolkata_engine_errors_total counter\n");

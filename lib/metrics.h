@@ -30,11 +30,22 @@ enum metrics_op {
 	METRICS_OP_INSPECT,
 	METRICS_OP_LIST,
 	METRICS_OP_INFO,
-	METRICS_OP_EXEC,
+	METRICS_OP_ATTACH,
 	METRICS_OP_MAX
 };
 
+enum metrics_pool {
+	METRICS_POOL_CLAIM,	/* a create took a pooled container */
+	METRICS_POOL_MISS,	/* a create found the pool empty */
+	METRICS_POOL_FILL,
+	METRICS_POOL_FILL_FAILED,
+	METRICS_EVICTED,	/* sessions ended to make room (eviction) */
+	METRICS_POOL_MAX
+};
+
 void metrics_session_created(void);
+void metrics_pool_event(enum metrics_pool);
+unsigned long long metrics_pool_count(enum metrics_pool);
 void metrics_session_ended(void);
 void metrics_reject(enum metrics_reject);
 void metrics_engine_observe(enum metrics_op, double seconds, bool ok);

@@ -26,15 +26,15 @@ session_msg(char *buf, size_t sz, const char *fmt, ...)
 }
 
 static void
-session_spec(struct session_ctx *ctx, const struct store_session *s,
+session_spec(struct session_ctx *ctx, const char *id, const char *pair,
     const char *image, const char *expires, struct engine_spec *spec)
 {
 	const struct cfg *cfg = ctx->cfg;
 
 	memset(spec, 0, sizeof(*spec));
 	spec->image = image;
-	spec->session_id = s->id;
-	spec->tool_pair = s->tool_pair;
+	spec->session_id = id;
+	spec->tool_pair = pair;
 	spec->instance = cfg->instance;
 	spec->expires_at = expires;
 	spec->lifetime_s = cfg->max_lifetime;
@@ -44,6 +44,7 @@ session_spec(struct session_ctx *ctx, const struct store_session *s,
 	spec->home_mb = cfg->home_size_mb;
 	spec->tmp_mb = cfg->tmp_size_mb;
 	spec->nofile = cfg->nofile;
+	spec->nproc = cfg->nproc;
 	spec->runtime = ctx->runtime;
 }
 
@@ -57,7 +58,7 @@ session_container(struct session_ctx *ctx, struct store_session *s,
 	enum err r;
 
 	clock_iso(s->expires_at, expires);
-	session_spec(ctx, s, image, expires, &spec);
+	session_spec(ctx, s->id, s->tool_pair, image, expires, &spec);
 	/* Whatever the engine said (404 no such image, 409, ...), for the
 	 * client it is the upstream that failed. */
 	r = engine_create(ctx->engine, &spec, s->container_id);
@@ -74,16 +75,87 @@ session_container(struct session_ctx *ctx, struct store_session *s,
 	return r == ERR_TIMEOUT ? ERR_TIMEOUT : ERR_UPSTREAM;
 }
 
+/* At the concurrent limit: end ip's oldest session that has had no
+ * terminal attached for SANDBOX_EVICT_AFTER.  True when one was ended. */
+static bool
+session_evict(struct session_ctx *ctx, const char *ip, int64_t now_ms)
+{
+	const struct cfg *cfg = ctx->cfg;
+	char victim[ID_SIZE], msg[128];
+
+	if (cfg->evict_after == 0 || store_evictable(ctx->store, ip,
+	    now_ms - cfg->evict_after * 1000, now_ms, victim) != ERR_OK)
+		return false;
+	(void)audit_emit(ctx->audit, AUDIT_INFO, "session.evicted",
+	    session_msg(msg, sizeof(msg), "Session evicted: its IP is at the "
+		"concurrent limit and it has had no terminal for %llds",
+		cfg->evict_after), "sessionId", victim, "clientIp", ip,
+	    AUDIT_END);
+	metrics_pool_event(METRICS_EVICTED);
+	return session_end(ctx, victim, "evicted", ip, now_ms) == ERR_OK;
+}
+
+/* Reserve under the quota, evicting an abandoned session once if that
+ * is what stands in the way. */
+static enum err
+session_reserve(struct session_ctx *ctx, struct store_session *s,
+    enum ratelimit_verdict *verdict, long long *retry_after_s)
+{
+	const struct cfg *cfg = ctx->cfg;
+	struct ratelimit rl = { cfg->sessions_per_hour, cfg->concurrent_per_ip,
+		cfg->websockets_per_ip };
+	enum err r;
+
+	r = store_reserve(ctx->store, &rl, s, cfg->idle_timeout * 1000,
+	    verdict, retry_after_s);
+	if (r == ERR_LIMIT && *verdict == RATELIMIT_CONCURRENT &&
+	    session_evict(ctx, s->client_ip, s->created_at))
+		r = store_reserve(ctx->store, &rl, s, cfg->idle_timeout * 1000,
+		    verdict, retry_after_s);
+	return r;
+}
+
+/* A ready pool container for the reserved session, or the cold path. */
+static enum err
+session_provide(struct session_ctx *ctx, struct store_session *s,
+    const char *image, bool *pooled)
+{
+	const struct cfg *cfg = ctx->cfg;
+	enum err r;
+
+	*pooled = false;
+	if (cfg->pool_size > 0) {
+		r = store_pool_claim(ctx->store, s->id, image, s->created_at -
+		    cfg->pool_max_age * 1000, s->container_id);
+		if (r == ERR_OK) {
+			metrics_pool_event(METRICS_POOL_CLAIM);
+			*pooled = true;
+			return ERR_OK;
+		}
+		if (r != ERR_NOTFOUND)
+			return r == ERR_CONFLICT ? ERR_UPSTREAM : r;
+		metrics_pool_event(METRICS_POOL_MISS);
+	}
+	if ((r = session_container(ctx, s, image)) != ERR_OK)
+		return r;
+	if (store_attach(ctx->store, s->id, s->container_id) != ERR_OK) {
+		/* The reaper gave up on us meanwhile: leave nothing behind. */
+		(void)engine_remove(ctx->engine, s->container_id,
+		    cfg->destroy_timeout * 1000);
+		return ERR_UPSTREAM;
+	}
+	return ERR_OK;
+}
+
 enum err
 session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
     int64_t now_ms, struct store_session *out, enum ratelimit_verdict *verdict,
     long long *retry_after_s)
 {
 	const struct cfg *cfg = ctx->cfg;
-	struct ratelimit rl = { cfg->sessions_per_hour, cfg->concurrent_per_ip,
-		cfg->websockets_per_ip };
 	const char *image = cfg_image_for(cfg, tool_pair);
 	char msg[128], expires[CLOCK_ISO_SIZE];
+	bool pooled = false;
 	enum err r;
 
 	*verdict = RATELIMIT_OK;
@@ -99,21 +171,13 @@ session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
 	out->created_at = out->last_active = now_ms;
 	out->expires_at = now_ms + cfg->max_lifetime * 1000;
 	out->owner_pid = (long)getpid();
-	r = store_reserve(ctx->store, &rl, out, cfg->idle_timeout * 1000,
-	    verdict, retry_after_s);
-	if (r != ERR_OK)
+	if ((r = session_reserve(ctx, out, verdict, retry_after_s)) != ERR_OK)
 		return r;
 	log_setctx(out->id);
-	if ((r = session_container(ctx, out, image)) != ERR_OK) {
+	if ((r = session_provide(ctx, out, image, &pooled)) != ERR_OK) {
 		log_warnx("create failed: %s", err_str(r));
-		(void)store_abandon(ctx->store, out->id);
-		goto out;
-	}
-	if (store_attach(ctx->store, out->id, out->container_id) != ERR_OK) {
-		/* The reaper gave up on us meanwhile: leave nothing behind. */
-		(void)engine_remove(ctx->engine, out->container_id,
-		    cfg->destroy_timeout * 1000);
-		r = ERR_UPSTREAM;
+		if (out->container_id[0] == '\0')
+			(void)store_abandon(ctx->store, out->id);
 		goto out;
 	}
 	out->state = STORE_RUNNING;
@@ -121,15 +185,114 @@ session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
 	r = audit_emit(ctx->audit, AUDIT_INFO, "session.created",
 	    session_msg(msg, sizeof(msg), "Session created for tool pair: %s",
 		tool_pair), "sessionId", out->id, "toolPair", tool_pair,
-	    "clientIp", ip, "expiresAt", expires, AUDIT_END);
+	    "clientIp", ip, "expiresAt", expires, "pooled", pooled ? "true" :
+	    "false", AUDIT_END);
 	if (r != ERR_OK) {
 		(void)session_end(ctx, out->id, "audit_failed", ip, now_ms);
 		goto out;
 	}
 	metrics_session_created();
-	log_info("created container %.12s for %s", out->container_id, ip);
+	log_info("%s container %.12s for %s", pooled ? "claimed pooled" :
+	    "created", out->container_id, ip);
 out:
 	log_setctx(NULL);
+	return r;
+}
+
+/* ---- the warm pool ------------------------------------------------------ */
+
+enum err
+session_pool_fill(struct session_ctx *ctx, const struct cfg_image *im,
+    int64_t now_ms)
+{
+	const struct cfg *cfg = ctx->cfg;
+	char id[ID_SIZE], cid[ENGINE_ID_SIZE], expires[CLOCK_ISO_SIZE];
+	struct engine_spec spec;
+	enum err r;
+
+	if ((r = id_new(id)) != ERR_OK)
+		return r;
+	/* The row first: a filler killed mid-way leaves a row the reaper
+	 * judges by its owner, and a labelled container it then removes. */
+	if ((r = store_pool_add(ctx->store, id, im->image, (long)getpid(),
+	    now_ms)) != ERR_OK)
+		return r;
+	clock_iso(now_ms + (cfg->max_lifetime + cfg->pool_max_age) * 1000,
+	    expires);
+	session_spec(ctx, id, im->pair, im->image, expires, &spec);
+	spec.pooled = true;
+	spec.lifetime_s = cfg->max_lifetime + cfg->pool_max_age;
+	r = engine_create(ctx->engine, &spec, cid);
+	if (r == ERR_OK && (r = store_pool_set(ctx->store, id, cid,
+	    STORE_POOL_STARTING)) == ERR_OK &&
+	    (r = engine_start(ctx->engine, cid)) == ERR_OK)
+		r = store_pool_set(ctx->store, id, cid, STORE_POOL_READY);
+	if (r == ERR_OK) {
+		metrics_pool_event(METRICS_POOL_FILL);
+		return ERR_OK;
+	}
+	log_warnx("pool: filling %s failed: %s", im->image, err_str(r));
+	metrics_pool_event(METRICS_POOL_FILL_FAILED);
+	(void)store_pool_drop(ctx->store, id);
+	if (r != ERR_NOTFOUND && cid[0] != '\0')
+		(void)engine_remove(ctx->engine, cid, cfg->destroy_timeout *
+		    1000);
+	return r;
+}
+
+#define SESSION_POOL_ROWS 256
+
+struct session_pool_rows {
+	struct store_pool row[SESSION_POOL_ROWS];
+	size_t n;
+};
+
+static void
+session_pool_collect(const struct store_pool *p, void *arg)
+{
+	struct session_pool_rows *rows = arg;
+
+	if (rows->n < SESSION_POOL_ROWS)
+		rows->row[rows->n++] = *p;
+}
+
+enum err
+session_pool_status(struct session_ctx *ctx, const char *image,
+    int64_t now_ms, unsigned *ready, unsigned *starting)
+{
+	const struct cfg *cfg = ctx->cfg;
+	struct session_pool_rows *rows = xcalloc(1, sizeof(*rows));
+	enum err r;
+
+	*ready = *starting = 0;
+	if ((r = store_pool_each(ctx->store, session_pool_collect, rows)) !=
+	    ERR_OK)
+		goto out;
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct store_pool *p = &rows->row[i];
+		bool aged = p->created_at < now_ms - cfg->pool_max_age * 1000;
+		bool dead = p->state == STORE_POOL_STARTING &&
+		    !store_pid_alive(p->owner_pid);
+
+		/* Dropping the row first: nobody can claim it any more. */
+		if (aged || dead) {
+			if (store_pool_drop(ctx->store, p->id) == ERR_OK &&
+			    p->container_id[0] != '\0')
+				(void)engine_remove(ctx->engine, p->container_id,
+				    cfg->destroy_timeout * 1000);
+			log_info("pool: %s container %.12s removed", aged ?
+			    "aged" : "abandoned", p->container_id);
+			continue;
+		}
+		if (image != NULL && strcmp(p->image, image) != 0)
+			continue;
+		if (p->state == STORE_POOL_READY)
+			(*ready)++;
+		else
+			(*starting)++;
+	}
+out:
+	free(rows);
 	return r;
 }
 
@@ -255,41 +418,80 @@ struct session_seen {
 	struct session_ctx *ctx;
 	struct session_rows *rows;
 	bool *present;		/* per row: its container is listed, running */
+	struct session_pool_rows *pool;
+	bool pool_seen[SESSION_POOL_ROWS];	/* listed and running */
 	struct session_reap *rep;
 };
 
-/* A listed container: mark its row as present, or remove it as an orphan. */
-static void
-session_reap_container(const struct engine_container *c, void *arg)
+/* Is c a live session's (by container id, or by label while creating)? */
+static bool
+session_reap_match(struct session_seen *seen, const struct engine_container *c)
 {
-	struct session_seen *seen = arg;
 	bool live = false;
 
 	for (size_t i = 0; i < seen->rows->n; i++) {
 		const struct store_session *s = &seen->rows->row[i];
 
-		if (strcmp(s->id, c->session) != 0)
-			continue;
-		if (s->state == STORE_CREATING ||
+		if ((s->state == STORE_CREATING && c->session[0] != '\0' &&
+		    strcmp(s->id, c->session) == 0) ||
 		    (c->running && strcmp(s->container_id, c->id) == 0)) {
 			seen->present[i] = true;
 			live = true;
 		}
 	}
-	if (live)
+	for (size_t i = 0; i < seen->pool->n; i++)
+		if (c->running &&
+		    strcmp(seen->pool->row[i].container_id, c->id) == 0) {
+			seen->pool_seen[i] = true;
+			live = true;
+		}
+	return live;
+}
+
+/* A listed container: mark its row as present, or remove it as an orphan.
+ * Labels cannot change after create, so a claimed pool container is known
+ * by its id in the session row, not by a label. */
+static void
+session_reap_container(const struct engine_container *c, void *arg)
+{
+	struct session_seen *seen = arg;
+	bool owned = false;
+
+	if (session_reap_match(seen, c))
 		return;
-	/* The row may have been reserved after the rows were read (a create
-	 * in flight, its container not started yet): ask the store again. */
-	if (c->session[0] != '\0' &&
-	    store_is_live(seen->ctx->store, c->session, &live) == ERR_OK && live)
+	/* The row may have been made after the rows were read (a create in
+	 * flight, a pool fill, a claim): ask the store again.  A stopped
+	 * pool container is never claimable: drop its row. */
+	if ((c->running || c->pool[0] == '\0') &&
+	    store_owns(seen->ctx->store, c->id, c->session, c->pool, &owned) ==
+	    ERR_OK && owned)
 		return;
-	log_info("reaper: removing container %.12s (session %s)", c->id,
-	    c->session[0] != '\0' ? c->session : "?");
+	if (c->pool[0] != '\0')
+		(void)store_pool_drop(seen->ctx->store, c->pool);
+	log_info("reaper: removing container %.12s (%s %s)", c->id,
+	    c->pool[0] != '\0' ? "pool" : "session", c->pool[0] != '\0' ?
+	    c->pool : c->session[0] != '\0' ? c->session : "?");
 	if (engine_remove(seen->ctx->engine, c->id,
 		seen->ctx->cfg->destroy_timeout * 1000) == ERR_OK)
 		seen->rep->orphans++;
 	else
 		seen->rep->errors++;
+}
+
+/* Ready pool rows whose container was not listed running: drop them
+ * (a claim would hand out a dead container). */
+static void
+session_reap_pool(struct session_seen *seen)
+{
+	for (size_t i = 0; i < seen->pool->n; i++) {
+		const struct store_pool *p = &seen->pool->row[i];
+
+		if (seen->pool_seen[i] || p->state != STORE_POOL_READY)
+			continue;
+		log_info("reaper: pool container %.12s is gone", p->container_id);
+		if (store_pool_drop(seen->ctx->store, p->id) == ERR_OK)
+			seen->rep->gone++;
+	}
 }
 
 /* First half of a pass: rows that must end whatever the engine says. */
@@ -323,24 +525,36 @@ enum err
 session_reap(struct session_ctx *ctx, int64_t now_ms, struct session_reap *rep)
 {
 	struct session_rows rows = { NULL, 0, SESSION_REAP_MAX };
-	struct session_seen seen = { ctx, &rows, NULL, rep };
+	struct session_seen *seen = xcalloc(1, sizeof(*seen));
+	unsigned ready, starting;
 	enum err r;
 
 	memset(rep, 0, sizeof(*rep));
+	seen->ctx = ctx;
+	seen->rows = &rows;
+	seen->rep = rep;
 	rows.row = xcalloc(rows.cap, sizeof(*rows.row));
-	seen.present = xcalloc(rows.cap, sizeof(bool));
+	seen->present = xcalloc(rows.cap, sizeof(bool));
+	seen->pool = xcalloc(1, sizeof(*seen->pool));
 	/* Rows first, then containers: a container made after the rows were
-	 * read belongs to a row that was already "creating" then. */
+	 * read belongs to a row that was already "creating" then, or to a
+	 * row store_owns() finds.  Aged and abandoned pool rows go first. */
 	r = store_each_live(ctx->store, rows.cap, session_collect, &rows);
+	if (r == ERR_OK)
+		r = session_pool_status(ctx, NULL, now_ms, &ready, &starting);
+	if (r == ERR_OK)
+		r = store_pool_each(ctx->store, session_pool_collect,
+		    seen->pool);
 	if (r != ERR_OK)
 		goto out;
 	session_reap_rows(ctx, &rows, now_ms, rep);
 	r = engine_list(ctx->engine, ctx->cfg->instance, session_reap_container,
-	    &seen);
+	    seen);
 	if (r != ERR_OK)
 		goto out;
+	session_reap_pool(seen);
 	for (size_t i = 0; i < rows.n; i++) {
-		if (rows.row[i].state != STORE_RUNNING || seen.present[i])
+		if (rows.row[i].state != STORE_RUNNING || seen->present[i])
 			continue;
 		log_info("reaper: container of %s is gone", rows.row[i].id);
 		if (session_end(ctx, rows.row[i].id, "container_exited", NULL,
@@ -351,7 +565,9 @@ session_reap(struct session_ctx *ctx, int64_t now_ms, struct session_reap *rep)
 	}
 	r = store_purge(ctx->store, now_ms - SESSION_KEEP_ENDED_MS, now_ms);
 out:
-	free(seen.present);
+	free(seen->pool);
+	free(seen->present);
+	free(seen);
 	free(rows.row);
 	return r;
 }

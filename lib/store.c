@@ -61,7 +61,21 @@ static const char store_schema[] =
     " client_ip TEXT NOT NULL,"
     " pid INTEGER NOT NULL,"
     " started_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS websockets_ip ON websockets(client_ip);";
+    "CREATE INDEX IF NOT EXISTS websockets_ip ON websockets(client_ip);"
+    "CREATE INDEX IF NOT EXISTS websockets_session ON websockets(session_id);"
+    "CREATE TABLE IF NOT EXISTS pool("
+    " id TEXT PRIMARY KEY,"
+    " image TEXT NOT NULL,"
+    " container_id TEXT NOT NULL DEFAULT '',"
+    " state INTEGER NOT NULL,"
+    " owner_pid INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL);";
+
+/* Columns added after the first release: added to an older state file. */
+static const char *const store_columns_added[][2] = {
+	{ "last_detach", "ALTER TABLE sessions ADD COLUMN last_detach "
+	    "INTEGER NOT NULL DEFAULT 0" },
+};
 
 static enum err
 st_fail(struct store *st, const char *what)
@@ -166,6 +180,29 @@ st_exec(struct store *st, const char *sql)
 	return ERR_OK;
 }
 
+/* Add the columns an older state file lacks. */
+static enum err
+st_migrate(struct store *st)
+{
+	for (size_t i = 0; i < nitems(store_columns_added); i++) {
+		char probe[96];
+		sqlite3_stmt *q = NULL;
+
+		(void)snprintf(probe, sizeof(probe), "SELECT %s FROM sessions "
+		    "LIMIT 0", store_columns_added[i][0]);
+		if (sqlite3_prepare_v2(st->db, probe, -1, &q, NULL) ==
+		    SQLITE_OK) {
+			sqlite3_finalize(q);
+			continue;
+		}
+		if (sqlite3_exec(st->db, store_columns_added[i][1], NULL, NULL,
+			NULL) != SQLITE_OK &&
+		    strstr(sqlite3_errmsg(st->db), "duplicate") == NULL)
+			return st_fail(st, "migrate");
+	}
+	return ERR_OK;
+}
+
 struct store *
 store_open(const char *path, char **errstr)
 {
@@ -182,7 +219,8 @@ store_open(const char *path, char **errstr)
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;"
 		"PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;",
 		NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(st->db, store_schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    st_migrate(st) != ERR_OK)
 		goto fail;
 	return st;
 fail:
@@ -304,7 +342,8 @@ store_abandon(struct store *st, const char *id)
 
 #define ST_COLUMNS                                                           \
 	"id, container_id, tool_pair, client_ip, state, created_at, "        \
-	"last_active, expires_at, ended_at, end_reason, owner_pid"
+	"last_active, expires_at, ended_at, end_reason, owner_pid, "        \
+	"last_detach"
 
 static void
 st_copy(char *dst, size_t dstsz, sqlite3_stmt *q, int col)
@@ -329,6 +368,7 @@ st_row(sqlite3_stmt *q, struct store_session *s)
 	s->ended_at = sqlite3_column_int64(q, 8);
 	st_copy(s->end_reason, sizeof(s->end_reason), q, 9);
 	s->owner_pid = (long)sqlite3_column_int64(q, 10);
+	s->last_detach = sqlite3_column_int64(q, 11);
 }
 
 enum err
@@ -381,8 +421,9 @@ store_touch(struct store *st, const char *id, int64_t now_ms)
 enum err
 store_count_live(struct store *st, long long *n)
 {
-	return st_int(st, st_prepare(st, "SELECT count(*) FROM sessions WHERE "
-	    "state<>?1", "i", (int64_t)STORE_ENDED), n);
+	return st_int(st, st_prepare(st, "SELECT (SELECT count(*) FROM "
+	    "sessions WHERE state<>?1) + (SELECT count(*) FROM pool)", "i",
+	    (int64_t)STORE_ENDED), n);
 }
 
 enum err
@@ -458,7 +499,7 @@ store_pid_alive(long pid)
  * XXX: pid reuse could keep a dead slot alive until the new owner exits;
  * pair the pid with its start time if that ever matters. */
 static enum err
-st_ws_sweep(struct store *st)
+st_ws_sweep(struct store *st, int64_t now_ms)
 {
 	sqlite3_stmt *q;
 	long long dead[64];
@@ -476,20 +517,21 @@ st_ws_sweep(struct store *st)
 	}
 	st_done(st, q);
 	for (size_t i = 0; i < ndead && r == ERR_OK; i++)
-		r = store_ws_unregister(st, dead[i]);
+		r = store_ws_unregister(st, dead[i], now_ms);
 	return r;
 }
 
 enum err
-store_ws_count(struct store *st, const char *ip, long long *n)
+store_ws_count(struct store *st, const char *ip, const char *except,
+    int64_t now_ms, long long *n)
 {
 	enum err r;
 
 	*n = 0;
-	if ((r = st_ws_sweep(st)) != ERR_OK)
+	if ((r = st_ws_sweep(st, now_ms)) != ERR_OK)
 		return r;
 	return st_int(st, st_prepare(st, "SELECT count(*) FROM websockets "
-	    "WHERE client_ip=?1", "s", ip), n);
+	    "WHERE client_ip=?1 AND session_id<>?2", "ss", ip, except), n);
 }
 
 enum err
@@ -502,7 +544,9 @@ store_ws_register(struct store *st, const struct ratelimit *rl,
 
 	if ((r = st_exec(st, "BEGIN IMMEDIATE")) != ERR_OK)
 		return r;
-	if ((r = store_ws_count(st, ip, &open_ws)) != ERR_OK)
+	/* Connections to this session are about to be taken over by this
+	 * one: they do not count against it. */
+	if ((r = store_ws_count(st, ip, id, now_ms, &open_ws)) != ERR_OK)
 		goto out;
 	if (!ratelimit_websocket(rl, open_ws)) {
 		r = ERR_LIMIT;
@@ -521,8 +565,181 @@ out:
 }
 
 enum err
-store_ws_unregister(struct store *st, long long wsid)
+store_ws_unregister(struct store *st, long long wsid, int64_t now_ms)
 {
+	enum err r;
+
+	r = st_run(st, st_prepare(st, "UPDATE sessions SET last_detach=?2 "
+	    "WHERE id=(SELECT session_id FROM websockets WHERE id=?1)", "ii",
+	    (int64_t)wsid, now_ms));
+	if (r != ERR_OK)
+		return r;
 	return st_run(st, st_prepare(st, "DELETE FROM websockets WHERE id=?1",
 	    "i", (int64_t)wsid));
+}
+
+enum err
+store_ws_others(struct store *st, const char *id, long long wsid,
+    long *pids, size_t max, size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*n = 0;
+	q = st_prepare(st, "SELECT pid FROM websockets WHERE session_id=?1 "
+	    "AND id<>?2 ORDER BY id", "si", id, (int64_t)wsid);
+	if (q == NULL)
+		return ERR_IO;
+	while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW)
+		pids[(*n)++] = (long)sqlite3_column_int64(q, 0);
+	st_done(st, q);
+	return ERR_OK;
+}
+
+/* ---- eviction --------------------------------------------------------- */
+
+enum err
+store_evictable(struct store *st, const char *ip, int64_t idle_since_ms,
+    int64_t now_ms, char id[ID_SIZE])
+{
+	sqlite3_stmt *q;
+	enum err r = ERR_NOTFOUND;
+
+	id[0] = '\0';
+	if (st_ws_sweep(st, now_ms) != ERR_OK)
+		return ERR_IO;
+	q = st_prepare(st, "SELECT id FROM sessions s WHERE client_ip=?1 AND "
+	    "state=?2 AND max(created_at, last_detach)<=?3 AND NOT EXISTS "
+	    "(SELECT 1 FROM websockets w WHERE w.session_id=s.id) "
+	    "ORDER BY created_at LIMIT 1", "sii", ip, (int64_t)STORE_RUNNING,
+	    idle_since_ms);
+	if (q == NULL)
+		return ERR_IO;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		st_copy(id, ID_SIZE, q, 0);
+		r = ERR_OK;
+	}
+	st_done(st, q);
+	return r;
+}
+
+/* ---- the warm pool ------------------------------------------------------ */
+
+enum err
+store_pool_add(struct store *st, const char *id, const char *image, long pid,
+    int64_t now_ms)
+{
+	return st_run(st, st_prepare(st, "INSERT INTO pool(id, image, state, "
+	    "owner_pid, created_at) VALUES(?1, ?2, ?3, ?4, ?5)", "ssiii", id,
+	    image, (int64_t)STORE_POOL_STARTING, (int64_t)pid, now_ms));
+}
+
+enum err
+store_pool_set(struct store *st, const char *id, const char *container_id,
+    enum store_pool_state state)
+{
+	enum err r;
+
+	r = st_run(st, st_prepare(st, "UPDATE pool SET container_id=?2, "
+	    "state=?3 WHERE id=?1", "ssi", id, container_id, (int64_t)state));
+	if (r != ERR_OK)
+		return r;
+	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOTFOUND;
+}
+
+enum err
+store_pool_drop(struct store *st, const char *id)
+{
+	enum err r;
+
+	r = st_run(st, st_prepare(st, "DELETE FROM pool WHERE id=?1", "s", id));
+	if (r != ERR_OK)
+		return r;
+	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOTFOUND;
+}
+
+enum err
+store_pool_claim(struct store *st, const char *session_id, const char *image,
+    int64_t born_after_ms, char container_id[65])
+{
+	sqlite3_stmt *q;
+	char pid[ID_SIZE];
+	enum err r = ERR_NOTFOUND;
+
+	container_id[0] = '\0';
+	if ((r = st_exec(st, "BEGIN IMMEDIATE")) != ERR_OK)
+		return r;
+	q = st_prepare(st, "SELECT id, container_id FROM pool WHERE image=?1 "
+	    "AND state=?2 AND created_at>?3 ORDER BY created_at LIMIT 1",
+	    "sii", image, (int64_t)STORE_POOL_READY, born_after_ms);
+	if (q == NULL) {
+		r = ERR_IO;
+		goto out;
+	}
+	r = ERR_NOTFOUND;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		st_copy(pid, sizeof(pid), q, 0);
+		st_copy(container_id, 65, q, 1);
+		r = ERR_OK;
+	}
+	st_done(st, q);
+	if (r != ERR_OK)
+		goto out;
+	if ((r = st_run(st, st_prepare(st, "DELETE FROM pool WHERE id=?1", "s",
+	    pid))) != ERR_OK)
+		goto out;
+	r = st_run(st, st_prepare(st, "UPDATE sessions SET state=?3, "
+	    "container_id=?2 WHERE id=?1 AND state=?4", "ssii", session_id,
+	    container_id, (int64_t)STORE_RUNNING, (int64_t)STORE_CREATING));
+	if (r == ERR_OK && sqlite3_changes(st->db) != 1)
+		r = ERR_CONFLICT;	/* the reaper gave up on the row */
+out:
+	if (r == ERR_OK)
+		return st_exec(st, "COMMIT");
+	(void)st_exec(st, "ROLLBACK");
+	if (r != ERR_NOTFOUND)
+		container_id[0] = '\0';
+	return r;
+}
+
+enum err
+store_pool_each(struct store *st, store_pool_fn fn, void *arg)
+{
+	struct store_pool p;
+	sqlite3_stmt *q;
+	int rc;
+
+	q = st_prepare(st, "SELECT id, image, container_id, state, owner_pid, "
+	    "created_at FROM pool ORDER BY created_at", "");
+	if (q == NULL)
+		return ERR_IO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		memset(&p, 0, sizeof(p));
+		st_copy(p.id, sizeof(p.id), q, 0);
+		st_copy(p.image, sizeof(p.image), q, 1);
+		st_copy(p.container_id, sizeof(p.container_id), q, 2);
+		p.state = sqlite3_column_int(q, 3) == STORE_POOL_READY ?
+		    STORE_POOL_READY : STORE_POOL_STARTING;
+		p.owner_pid = (long)sqlite3_column_int64(q, 4);
+		p.created_at = sqlite3_column_int64(q, 5);
+		fn(&p, arg);
+	}
+	st_done(st, q);
+	return rc == SQLITE_DONE ? ERR_OK : st_fail(st, "pool each");
+}
+
+enum err
+store_owns(struct store *st, const char *container_id, const char *session,
+    const char *pool, bool *owned)
+{
+	long long n = 0;
+	enum err r;
+
+	*owned = false;
+	r = st_int(st, st_prepare(st, "SELECT (SELECT count(*) FROM sessions "
+	    "WHERE state<>?4 AND (container_id=?1 OR (id=?2 AND state=?5))) + "
+	    "(SELECT count(*) FROM pool WHERE id=?3)", "sssii", container_id,
+	    session, pool, (int64_t)STORE_ENDED, (int64_t)STORE_CREATING), &n);
+	*owned = n > 0;
+	return r;
 }

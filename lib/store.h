@@ -33,6 +33,7 @@ struct store_session {
 	int64_t ended_at;	/* 0 while live */
 	char end_reason[32];	/* "" while live */
 	long owner_pid;		/* process that reserved it (creating) */
+	int64_t last_detach;	/* when its last terminal left; 0: never */
 };
 
 struct store;
@@ -91,19 +92,80 @@ enum err store_purge(struct store *, int64_t before_ms, int64_t now_ms);
 /*
  * Register an open WebSocket of pid for session id from ip, under the
  * per-IP WebSocket limit, in one transaction.  Registrations whose process
- * is gone (store_pid_alive()) are dropped first, so a killed relay
- * never keeps a slot.  *wsid identifies the registration.
+ * is gone (store_pid_alive()) are dropped first, so a killed relay never
+ * keeps a slot; registrations of the same session do not count (the new
+ * connection takes them over, see store_ws_others()).  *wsid identifies
+ * the registration.
  */
 enum err store_ws_register(struct store *, const struct ratelimit *,
     const char *id, const char *ip, long pid, int64_t now_ms,
     long long *wsid);
-enum err store_ws_unregister(struct store *, long long wsid);
+
+/* Drop a registration; its session's last_detach becomes now_ms. */
+enum err store_ws_unregister(struct store *, long long wsid, int64_t now_ms);
+
+/* The pids of the other registrations of session id (at most max). */
+enum err store_ws_others(struct store *, const char *id, long long wsid,
+    long *pids, size_t max, size_t *n);
 
 /* Is the process pid still running (a zombie is not)?  How the store
  * judges the owner of a reservation or a WebSocket registration. */
 bool store_pid_alive(long pid);
 
-/* Open WebSockets of ip whose process is alive (stale ones are dropped). */
-enum err store_ws_count(struct store *, const char *ip, long long *n);
+/* Open WebSockets of ip whose process is alive (stale ones are dropped),
+ * not counting those of session except ("" counts all). */
+enum err store_ws_count(struct store *, const char *ip, const char *except,
+    int64_t now_ms, long long *n);
+
+/*
+ * The oldest running session of ip with no terminal attached since
+ * idle_since_ms (created and last detached no later), for eviction when
+ * ip is at its concurrent limit.  ERR_NOTFOUND when there is none.
+ */
+enum err store_evictable(struct store *, const char *ip,
+    int64_t idle_since_ms, int64_t now_ms, char id[ID_SIZE]);
+
+/*
+ * The warm pool: containers made ahead of demand, one row each, from
+ * before the container exists (starting, owned by the process filling it)
+ * until it is claimed (the row goes, the session row gets the container)
+ * or removed.  A container is never in the pool and a session at once.
+ */
+enum store_pool_state { STORE_POOL_STARTING, STORE_POOL_READY };
+
+struct store_pool {
+	char id[ID_SIZE];	/* label toolkata.pool */
+	char image[CFG_IMAGE_MAX];
+	char container_id[65];	/* "" until created */
+	enum store_pool_state state;
+	long owner_pid;
+	int64_t created_at;
+};
+
+enum err store_pool_add(struct store *, const char *id, const char *image,
+    long pid, int64_t now_ms);
+/* ERR_NOTFOUND when the row is gone (claimed rows are not updated). */
+enum err store_pool_set(struct store *, const char *id,
+    const char *container_id, enum store_pool_state);
+/* ERR_NOTFOUND when there was no such row. */
+enum err store_pool_drop(struct store *, const char *id);
+
+/*
+ * Claim the oldest ready container of image made after born_after_ms for
+ * the creating session session_id, in one transaction: the pool row goes
+ * and the session becomes running with it.  ERR_NOTFOUND: the pool has
+ * none; ERR_CONFLICT: the session is no longer creating.
+ */
+enum err store_pool_claim(struct store *, const char *session_id,
+    const char *image, int64_t born_after_ms, char container_id[65]);
+
+typedef void (*store_pool_fn)(const struct store_pool *, void *arg);
+enum err store_pool_each(struct store *, store_pool_fn fn, void *arg);
+
+/* Is a container with these labels (session, pool: "" if none) owned by a
+ * live session row (by container id, or a creating row by label) or a
+ * pool row? */
+enum err store_owns(struct store *, const char *container_id,
+    const char *session, const char *pool, bool *owned);
 
 #endif /* STORE_H */

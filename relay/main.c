@@ -3,27 +3,33 @@
  * WebSocket.  It trusts nothing Caddy did: websocketd listens on loopback
  * TCP, so it checks the path, Origin, API key and session again, takes the
  * client IP from X-Forwarded-For only because its peer is a trusted proxy,
- * registers the connection under the per-IP WebSocket quota, and then
- * attaches a login shell in the session's container (exec with a TTY,
- * hijacked on the Docker socket) and pumps bytes until the client leaves,
- * the shell exits or the session's deadline passes.  Errors reach the
- * client as {"type":"error","message":...} before exit: websocketd cannot
- * send close codes.  Fatal per-connection failures simply exit.
+ * and registers the connection under the per-IP WebSocket quota.  Then it
+ * says {"type":"connected"} and attaches to the session's one shell: the
+ * TTY of the container's PID 1 (docker/init), over a hijacked
+ * POST /containers/<id>/attach on the Docker socket.  No process starts in
+ * the sandbox.  It asks the init (in-band, an APC string) to size the
+ * shell's pty and replay the recent screen, and pumps bytes until the
+ * client leaves, a newer connection to the same session takes over
+ * (SIGUSR1 from that relay), the shell or its container dies (the client
+ * is told why, the session ends), or the session's deadline passes.
+ * Errors reach the client as {"type":"error","message":...} before exit:
+ * websocketd cannot send close codes.
  */
 #include "compat.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "access.h"
 #include "audit.h"
 #include "cfg.h"
 #include "clock.h"
+#include "ehttp.h"
 #include "engine.h"
 #include "filter.h"
 #include "frame.h"
@@ -34,7 +40,9 @@
 #include "store.h"
 
 #define RELAY_TOUCH_MS 5000	/* at most one idle-timer write per 5 s */
-#define RELAY_END_WAIT_MS 1000	/* how long the shell gets to exit */
+#define RELAY_MAX_OTHERS 16	/* connections taken over at once */
+#define RELAY_STOP_SIGNAL 1	/* relay_stop: websocketd or a signal */
+#define RELAY_STOP_TAKEN 2	/* relay_stop: another connection took over */
 #define RELAY_PREFIX "/api/v1/sessions/"
 #define RELAY_SUFFIX "/ws"
 
@@ -44,7 +52,6 @@ struct relay {
 	struct store_session s;
 	char id[ID_SIZE];
 	char ip[ACCESS_IP_SIZE];
-	char exec_id[ENGINE_ID_SIZE];
 	long long wsid;
 	bool registered;
 	int dfd;
@@ -56,56 +63,37 @@ struct relay {
 static volatile int relay_stop;
 
 static void
-relay_on_signal(int sig ATTR_UNUSED)
+relay_on_signal(int sig)
 {
-	relay_stop = 1;
+	relay_stop = sig == SIGUSR1 ? RELAY_STOP_TAKEN : RELAY_STOP_SIGNAL;
 }
 
-/* {"type":"error","message":msg} on stdout, as a frame of its own. */
+/* A control frame {"type":type, key:value} on stdout, as a frame of its
+ * own: through the pump once there is one, else written and waited for
+ * until websocketd has read it (it makes one frame per read). */
 static void
-relay_error_frame(struct relay *rl, const char *msg)
+relay_frame(struct relay *rl, const char *type, const char *key,
+    const char *value)
 {
-	json_t *j = json_pack("{s:s, s:s}", "type", "error", "message", msg);
+	json_t *j = json_pack("{s:s, s:s}", "type", type, key, value);
 	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	int pending = 1;
 
-	if (text != NULL) {
-		if (rl->pump != NULL)
-			(void)pump_frame(rl->pump, text, strlen(text), 1000);
-		else
-			(void)!write(STDOUT_FILENO, text, strlen(text));
-	}
+	if (text != NULL && rl->pump != NULL)
+		(void)pump_frame(rl->pump, text, strlen(text), 1000);
+	else if (text != NULL && write(STDOUT_FILENO, text, strlen(text)) > 0)
+		for (int i = 0; i < 1000 && pending > 0; i++)
+			if (ioctl(STDOUT_FILENO, FIONREAD, &pending) == -1 ||
+			    (pending > 0 && usleep(1000) != 0))
+				pending = 0;
 	free(text);
 	json_decref(j);
 }
 
-/* End the shell: ^C, ^D, exit; then wait for the stream to close. */
 static void
-relay_end_shell(struct relay *rl)
+relay_error_frame(struct relay *rl, const char *msg)
 {
-	/* Split literals: "\x03\x04exit" would read as \x04e. */
-	static const char bye[] = "\x03" "\x04" "exit\r";
-	double deadline = clock_mono() + RELAY_END_WAIT_MS / 1000.0;
-	char sink[4096];
-	bool running = false;
-
-	if (rl->dfd == -1)
-		return;
-	(void)!write(rl->dfd, bye, sizeof(bye) - 1);
-	while (clock_mono() < deadline) {
-		ssize_t n = read(rl->dfd, sink, sizeof(sink));
-
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			break;
-		if (n < 0)
-			(void)usleep(10000);
-	}
-	(void)close(rl->dfd);
-	rl->dfd = -1;
-	if (engine_exec_running(rl->sess.engine, rl->exec_id, &running) ==
-	    ERR_OK && running)
-		/* XXX: a program that ignores the TTY (raw mode) survives; the
-		 * container's removal at the session's end is the backstop. */
-		log_warnx("shell still running after the client left");
+	relay_frame(rl, "error", "message", msg);
 }
 
 static void
@@ -113,9 +101,12 @@ relay_cleanup(struct relay *rl)
 {
 	char msg[96];
 
-	relay_end_shell(rl);
+	if (rl->dfd != -1)
+		(void)close(rl->dfd);	/* the shell stays: it is the session's */
+	rl->dfd = -1;
 	if (rl->registered) {
-		(void)store_ws_unregister(rl->sess.store, rl->wsid);
+		(void)store_ws_unregister(rl->sess.store, rl->wsid,
+		    clock_now_ms());
 		rl->registered = false;
 		(void)snprintf(msg, sizeof(msg), "WebSocket disconnected for "
 		    "session: %s", rl->id);
@@ -231,62 +222,66 @@ relay_register(struct relay *rl)
 	rl->registered = true;
 }
 
+/* One shell, one screen: older connections to this session give way
+ * (they tell their client and exit; see relay_end()). */
+static void
+relay_take_over(struct relay *rl)
+{
+	long pids[RELAY_MAX_OTHERS];
+	size_t n = 0;
+
+	if (store_ws_others(rl->sess.store, rl->id, rl->wsid, pids,
+	    nitems(pids), &n) != ERR_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (pids[i] != (long)getpid() && store_pid_alive(pids[i]))
+			(void)kill((pid_t)pids[i], SIGUSR1);
+}
+
 /* ---- the session's terminal ------------------------------------------- */
 
-static const char *
-relay_banner(const char *pair)
+/* Ask the init (docker/init) to size the shell's pty, and with hello to
+ * replay the recent screen: ESC _ tk;VERB;ROWS;COLS ESC \ */
+static void
+relay_control(struct relay *rl, const char *verb)
 {
-	if (strcmp(pair, "jj-git") == 0)
-		return "Welcome to the \x1b[32mjj\x1b[0m/\x1b[33mgit\x1b[0m "
-		    "sandbox!\r\nTry jj and git commands safely here.\r\n\r\n";
-	return NULL;
+	char msg[48];
+	int n = snprintf(msg, sizeof(msg), "\x1b_tk;%s;%d;%d\x1b\\", verb,
+	    rl->rows, rl->cols);
+
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)pump_to_container(rl->pump, msg, (size_t)n);
 }
 
 static void
 relay_attach(struct relay *rl, const struct pump_ops *ops)
 {
 	char extra[ENGINE_HEAD_MAX], msg[96];
-	json_t *j;
-	char *text;
 	size_t n = 0;
 	enum err r;
 
-	r = engine_exec_create(rl->sess.engine, rl->s.container_id, rl->exec_id);
-	if (r == ERR_OK)
-		r = engine_exec_attach(rl->cfg.docker_socket, rl->exec_id,
-		    rl->cfg.engine_timeout * 1000, &rl->dfd, extra,
-		    sizeof(extra), &n);
-	if (r != ERR_OK) {
-		(void)audit_emit(rl->sess.audit, AUDIT_ERROR, "error.internal",
-		    "WebSocket connection failed: cannot attach a shell",
-		    "sessionId", rl->id, "clientIp", rl->ip, "error",
-		    err_str(r), AUDIT_END);
-		relay_fail(rl, "Cannot start a shell in the session");
-	}
-	/* API 1.41 ignores ConsoleSize: resize right after the upgrade. */
-	(void)engine_exec_resize(rl->sess.engine, rl->exec_id, rl->rows,
-	    rl->cols);
-	rl->pump = pump_new(rl->dfd, (size_t)rl->cfg.max_ws_message, ops, rl);
-	j = json_pack("{s:s, s:s}", "type", "connected", "sessionId", rl->id);
-	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (text == NULL || pump_frame(rl->pump, text, strlen(text), 2000) !=
-	    ERR_OK) {
-		free(text);
+	/* The client knows at once that it is through; the screen follows. */
+	relay_frame(rl, "connected", "sessionId", rl->id);
+	r = engine_attach(rl->cfg.docker_socket, rl->s.container_id,
+	    rl->cfg.engine_timeout * 1000, &rl->dfd, extra, sizeof(extra), &n);
+	if (r == ERR_CONFLICT || r == ERR_NOTFOUND) {
+		relay_error_frame(rl, "Session ended: its sandbox is not "
+		    "running");
+		(void)session_end(&rl->sess, rl->id, "container_exited", rl->ip,
+		    clock_now_ms());
 		relay_cleanup(rl);
 		exit(1);
 	}
-	free(text);
-	if (relay_banner(rl->s.tool_pair) != NULL) {
-		j = json_pack("{s:s, s:s}", "type", "output", "data",
-		    relay_banner(rl->s.tool_pair));
-		text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-		json_decref(j);
-		if (text != NULL)
-			(void)pump_frame(rl->pump, text, strlen(text), 2000);
-		free(text);
+	if (r != ERR_OK) {
+		(void)audit_emit(rl->sess.audit, AUDIT_ERROR, "error.internal",
+		    "WebSocket connection failed: cannot attach to the shell",
+		    "sessionId", rl->id, "clientIp", rl->ip, "error",
+		    err_str(r), AUDIT_END);
+		relay_fail(rl, "Cannot reach the session's shell");
 	}
+	rl->pump = pump_new(rl->dfd, (size_t)rl->cfg.max_ws_message, ops, rl);
 	pump_preload(rl->pump, extra, n);
+	relay_control(rl, "hello");
 	(void)snprintf(msg, sizeof(msg), "WebSocket connected for session: %s",
 	    rl->id);
 	(void)audit_emit(rl->sess.audit, AUDIT_INFO, "websocket.connected", msg,
@@ -331,8 +326,7 @@ relay_line(struct pump *p, const char *line, size_t len, void *arg)
 	if (m.kind == FRAME_RESIZE) {
 		rl->rows = m.rows;
 		rl->cols = m.cols;
-		(void)engine_exec_resize(rl->sess.engine, rl->exec_id, m.rows,
-		    m.cols);
+		relay_control(rl, "size");
 	} else
 		relay_input(rl, p, m.data, m.len);
 	frame_msg_release(&m);
@@ -366,9 +360,72 @@ relay_tick(struct pump *p ATTR_UNUSED, int64_t now, void *arg)
 	if ((why = session_expiry(&rl->cfg, &rl->s, now)) == NULL)
 		return 0;
 	relay_error_frame(rl, "Session expired");
-	relay_end_shell(rl);
 	(void)session_end(&rl->sess, rl->id, why, rl->ip, now);
 	return 1;
+}
+
+/* The shell's stream ended: tell the client why, end the session (its
+ * slots are freed now, not at the next reaper pass).  A container that
+ * still runs only dropped this attach (dockerd restarting): the session
+ * lives on and the client may reconnect. */
+static void
+relay_gone(struct relay *rl)
+{
+	struct engine_state st;
+	int64_t now = clock_now_ms();
+	const char *reason = "container_exited";
+	char msg[128];
+	enum err r = engine_state(rl->sess.engine, rl->s.container_id, &st);
+
+	if (r == ERR_OK && st.running) {
+		relay_error_frame(rl, "Terminal disconnected; reconnect to "
+		    "resume the session");
+		return;
+	}
+	if (r == ERR_NOTFOUND)
+		(void)snprintf(msg, sizeof(msg), "Session ended: its sandbox "
+		    "was removed");
+	else if (r != ERR_OK)
+		(void)snprintf(msg, sizeof(msg), "Session ended: its sandbox "
+		    "stopped");
+	else if (st.oom_killed) {
+		reason = "out_of_memory";
+		(void)snprintf(msg, sizeof(msg), "Session ended: the sandbox "
+		    "ran out of memory (%lld MiB)", rl->cfg.memory_mb);
+	} else if (now >= rl->s.expires_at - 2000) {
+		reason = "lifetime";
+		(void)snprintf(msg, sizeof(msg), "Session expired");
+	} else if (st.exit_code == 137) {
+		reason = "killed";
+		(void)snprintf(msg, sizeof(msg), "Session ended: the sandbox "
+		    "was killed");
+	} else {
+		reason = "shell_exited";
+		(void)snprintf(msg, sizeof(msg), "Session ended: the shell "
+		    "exited (status %d)", st.exit_code);
+	}
+	relay_error_frame(rl, msg);
+	log_info("%s (%s)", msg, reason);
+	(void)session_end(&rl->sess, rl->id, reason, rl->ip, now);
+}
+
+/* Why the pump stopped, told to the client where it matters. */
+static void
+relay_end(struct relay *rl, enum err r)
+{
+	char msg[96];
+
+	if (r == ERR_TOOBIG) {
+		(void)snprintf(msg, sizeof(msg), "Message size exceeds maximum "
+		    "%lld bytes", rl->cfg.max_ws_message);
+		relay_error_frame(rl, msg);
+	} else if (r == ERR_NOTFOUND)
+		relay_gone(rl);
+	else if (r == ERR_CONFLICT && relay_stop == RELAY_STOP_TAKEN)
+		relay_error_frame(rl, "Session opened in another window");
+	if (pump_dropped(rl->pump) > 0)
+		log_warnx("dropped %zu bytes of input the shell did not read",
+		    pump_dropped(rl->pump));
 }
 
 static void
@@ -383,6 +440,7 @@ relay_setup(struct relay *rl)
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGHUP, &sa, NULL);
+	(void)sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 	rl->dfd = -1;
@@ -401,15 +459,13 @@ relay_setup(struct relay *rl)
 			(void)close(fd);
 		}
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		relay_fail(rl, "Internal error");
 	rl->sess.cfg = &rl->cfg;
 	if ((rl->sess.audit = audit_open(rl->cfg.audit_log, &errstr)) == NULL ||
 	    (rl->sess.store = store_open(rl->cfg.state_file, &errstr)) == NULL) {
 		log_warnx("%s", errstr != NULL ? errstr : "?");
 		relay_fail(rl, "Internal error");
 	}
-	rl->sess.engine = engine_new(rl->cfg.docker_socket,
+	rl->sess.engine = ehttp_engine_new(rl->cfg.docker_socket,
 	    rl->cfg.engine_timeout * 1000);
 }
 
@@ -447,18 +503,10 @@ main(int argc, char **argv)
 	relay_target(&rl);
 	relay_auth(&rl);
 	relay_register(&rl);
+	relay_take_over(&rl);
 	relay_attach(&rl, &ops);
 	r = pump_run(rl.pump, &relay_stop);
-	if (r == ERR_TOOBIG) {
-		char msg[96];
-
-		(void)snprintf(msg, sizeof(msg), "Message size exceeds maximum "
-		    "%lld bytes", rl.cfg.max_ws_message);
-		relay_error_frame(&rl, msg);
-	}
-	if (pump_dropped(rl.pump) > 0)
-		log_warnx("dropped %zu bytes of input the shell did not read",
-		    pump_dropped(rl.pump));
+	relay_end(&rl, r);
 	relay_cleanup(&rl);
 	return 0;
 }

@@ -1,0 +1,476 @@
+/*
+ * init.c: toolkata-init, PID 1 of a sandbox container (as user sandbox).
+ *
+ * It holds the session's one shell: `bash -l` on a pseudo-terminal of its
+ * own, started with the container, so that a WebSocket only attaches to
+ * the container's TTY (POST /containers/<id>/attach) and never starts a
+ * process in the sandbox.  Between the container TTY (fd 0/1, raw) and
+ * the shell's pty it
+ *   - copies input to the shell and output to the TTY, with backpressure
+ *     (a full TTY stops reading the shell, never the input side);
+ *   - keeps the last INIT_RING bytes of output, and on a "hello" control
+ *     message sends them again (after a terminal reset), starting at a
+ *     clean line or character boundary: a new connection sees the screen;
+ *   - takes control messages in-band, as APC strings the relay writes:
+ *     ESC _ tk;hello;ROWS;COLS ESC \   size the pty, replay the screen
+ *     ESC _ tk;size;ROWS;COLS ESC \    size the pty (SIGWINCH to the shell)
+ *     The relay's input filter refuses APC strings from clients in one
+ *     message; a learner who spells one over several keystrokes can only
+ *     resize or redraw their own terminal.
+ *   - ends the container at TOOLKATA_LIFETIME seconds (the deadline that
+ *     holds when every toolkata process is dead), and when the shell exits
+ *     (exit status = the shell's), after the last output has gone out;
+ *   - shows the image's banner (/etc/toolkata/banner) before the shell;
+ *   - reaps every orphan, as a PID 1 must.
+ * With arguments it execs them instead (image tests).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INIT_RING (128 * 1024)	/* output kept for a replay */
+#define INIT_OUT (INIT_RING + 4096)	/* bytes queued for the TTY */
+#define INIT_IN 16384		/* bytes queued for the shell */
+#define INIT_CTL 64		/* longest control message */
+#define INIT_LIFE_MAX 172800	/* 48 h: session lifetime + pool age */
+#define INIT_DRAIN_MS 300	/* output still sent after the shell ended */
+
+struct ring {
+	char buf[INIT_RING];
+	size_t head;		/* next write position */
+	bool full;
+};
+
+struct queue {
+	char *buf;
+	size_t cap, off, len;
+};
+
+struct init {
+	int tty_in, tty_out, pty;
+	pid_t shell;
+	int status;
+	bool shell_done;
+	struct ring ring;
+	struct queue out, in;
+	char ctl[INIT_CTL];
+	size_t ctl_len;		/* > 0 while inside ESC _ ... */
+};
+
+static volatile sig_atomic_t init_sig;
+
+static void
+init_on_signal(int sig)
+{
+	if (sig != SIGCHLD)
+		init_sig = sig;
+}
+
+static double
+init_mono(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- output ring and queues ------------------------------------------ */
+
+static void
+ring_add(struct ring *r, const char *s, size_t n)
+{
+	while (n > 0) {
+		size_t k = INIT_RING - r->head < n ? INIT_RING - r->head : n;
+
+		memcpy(r->buf + r->head, s, k);
+		r->head = (r->head + k) % INIT_RING;
+		r->full = r->full || r->head == 0;
+		s += k;
+		n -= k;
+	}
+}
+
+static bool
+queue_put(struct queue *q, const char *s, size_t n)
+{
+	if (q->off > 0 && q->off + q->len + n > q->cap) {
+		memmove(q->buf, q->buf + q->off, q->len);
+		q->off = 0;
+	}
+	if (q->off + q->len + n > q->cap)
+		return false;
+	memcpy(q->buf + q->off + q->len, s, n);
+	q->len += n;
+	return true;
+}
+
+/* Write what fd takes now; false on a hard error. */
+static bool
+queue_flush(struct queue *q, int fd)
+{
+	while (q->len > 0) {
+		ssize_t n = write(fd, q->buf + q->off, q->len);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		q->off += (size_t)n;
+		q->len -= (size_t)n;
+	}
+	q->off = 0;
+	return true;
+}
+
+/* Where a replay of the ring may start: after the first newline in its
+ * first 4 KiB, else at the first byte that starts a UTF-8 character. */
+static size_t
+init_replay_start(const char *s, size_t n)
+{
+	size_t lim = n < 4096 ? n : 4096;
+
+	for (size_t i = 0; i < lim; i++)
+		if (s[i] == '\n')
+			return i + 1;
+	for (size_t i = 0; i < lim; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			return i;
+	return 0;
+}
+
+/* Replace what is queued for the TTY (it is in the ring too) with a
+ * terminal reset and the ring, oldest byte first. */
+static void
+init_replay(struct init *it)
+{
+	static char flat[INIT_RING];
+	struct ring *r = &it->ring;
+	size_t n = r->full ? INIT_RING : r->head, start;
+
+	if (r->full) {
+		memcpy(flat, r->buf + r->head, INIT_RING - r->head);
+		memcpy(flat + INIT_RING - r->head, r->buf, r->head);
+	} else
+		memcpy(flat, r->buf, n);
+	start = r->full ? init_replay_start(flat, n) : 0;
+	it->out.off = it->out.len = 0;
+	(void)queue_put(&it->out, "\033c", 2);
+	(void)queue_put(&it->out, flat + start, n - start);
+}
+
+/* ---- control messages --------------------------------------------------- */
+
+static void
+init_winsize(struct init *it, long rows, long cols)
+{
+	struct winsize ws;
+
+	if (rows < 1 || rows > 500 || cols < 1 || cols > 1000)
+		return;
+	memset(&ws, 0, sizeof(ws));
+	ws.ws_row = (unsigned short)rows;
+	ws.ws_col = (unsigned short)cols;
+	(void)ioctl(it->pty, TIOCSWINSZ, &ws);
+}
+
+/* "tk;hello;R;C" or "tk;size;R;C"; anything else is ignored. */
+static void
+init_control(struct init *it, const char *msg)
+{
+	long rows = 0, cols = 0;
+	char verb[8];
+
+	if (sscanf(msg, "tk;%7[a-z];%ld;%ld", verb, &rows, &cols) != 3)
+		return;
+	init_winsize(it, rows, cols);
+	if (strcmp(verb, "hello") == 0)
+		init_replay(it);
+}
+
+/* Pass input to the shell, taking out control messages.  A message is
+ * ESC _ tk; ... ESC \ (at most INIT_CTL bytes); an ESC _ that turns out
+ * not to be one is passed on as it was. */
+static void
+init_input(struct init *it, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (it->ctl_len == 0) {
+			if (c == '\033' && i + 1 < n && s[i + 1] == '_' &&
+			    n - i >= 5 && memcmp(s + i + 2, "tk;", 3) == 0) {
+				it->ctl_len = 1;
+				it->ctl[0] = c;
+				continue;
+			}
+			(void)queue_put(&it->in, &c, 1);
+			continue;
+		}
+		if (it->ctl_len < INIT_CTL - 1)
+			it->ctl[it->ctl_len++] = c;
+		if (c == '\\' && it->ctl[it->ctl_len - 2] == '\033') {
+			it->ctl[it->ctl_len - 2] = '\0';
+			init_control(it, it->ctl + 2);
+			it->ctl_len = 0;
+		} else if (it->ctl_len >= INIT_CTL - 1) {
+			(void)queue_put(&it->in, it->ctl, it->ctl_len);
+			it->ctl_len = 0;
+		}
+	}
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static int
+init_pty(char *name, size_t cap)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	const char *p;
+
+	if (m == -1 || grantpt(m) == -1 || unlockpt(m) == -1 ||
+	    (p = ptsname(m)) == NULL || strlen(p) >= cap) {
+		perror("toolkata-init: pty");
+		exit(70);
+	}
+	(void)snprintf(name, cap, "%s", p);
+	return m;
+}
+
+static pid_t
+init_spawn(const char *slave)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid != 0)
+		return pid;
+	(void)setsid();
+	if ((fd = open(slave, O_RDWR)) == -1) {
+		perror("toolkata-init: open pty");
+		_exit(70);
+	}
+	(void)ioctl(fd, TIOCSCTTY, 0);
+	(void)dup2(fd, 0);
+	(void)dup2(fd, 1);
+	(void)dup2(fd, 2);
+	if (fd > 2)
+		(void)close(fd);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGCHLD, SIG_DFL);
+	(void)signal(SIGPIPE, SIG_DFL);
+	if (chdir("/home/toolkata") == -1 && chdir("/") == -1)
+		_exit(70);
+	execl("/bin/bash", "-bash", (char *)NULL);
+	perror("toolkata-init: exec bash");
+	_exit(127);
+}
+
+static long
+init_lifetime(void)
+{
+	const char *v = getenv("TOOLKATA_LIFETIME");
+	char *end = NULL;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return 1800;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > INIT_LIFE_MAX) {
+		(void)fprintf(stderr, "toolkata-init: TOOLKATA_LIFETIME must be "
+		    "1..%d seconds\n", INIT_LIFE_MAX);
+		exit(64);
+	}
+	return n;
+}
+
+/* The image's welcome text (/etc/toolkata/banner, at most 2 KiB) comes
+ * first on the screen, and in the replay while the ring still holds it. */
+static void
+init_banner(struct init *it)
+{
+	char buf[2048];
+	int fd = open("/etc/toolkata/banner", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd != -1 ? read(fd, buf, sizeof(buf)) : -1;
+
+	if (n > 0) {
+		ring_add(&it->ring, buf, (size_t)n);
+		(void)queue_put(&it->out, buf, (size_t)n);
+	}
+	if (fd != -1)
+		(void)close(fd);
+}
+
+static void
+init_setup(struct init *it)
+{
+	static char outbuf[INIT_OUT], inbuf[INIT_IN];
+	struct sigaction sa;
+	struct termios t;
+	struct winsize ws;
+	char slave[64];
+	int sigs[] = { SIGHUP, SIGINT, SIGTERM, SIGCHLD, SIGUSR1 };
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = init_on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	it->out.buf = outbuf;
+	it->out.cap = sizeof(outbuf);
+	it->in.buf = inbuf;
+	it->in.cap = sizeof(inbuf);
+	it->tty_in = 0;
+	it->tty_out = 1;
+	if (tcgetattr(0, &t) == 0) {
+		cfmakeraw(&t);
+		(void)tcsetattr(0, TCSANOW, &t);
+	}
+	it->pty = init_pty(slave, sizeof(slave));
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		(void)ioctl(it->pty, TIOCSWINSZ, &ws);
+	else
+		init_winsize(it, 24, 80);
+	init_banner(it);
+	it->shell = init_spawn(slave);
+	if (it->shell == -1) {
+		perror("toolkata-init: fork");
+		exit(71);
+	}
+	(void)fcntl(it->pty, F_SETFL, O_NONBLOCK);
+	(void)fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+	(void)fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void
+init_reap(struct init *it)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		if (pid == it->shell) {
+			it->status = WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+			it->shell_done = true;
+		}
+}
+
+/* Read the shell's output into the ring and the TTY queue; false at EOF. */
+static bool
+init_from_shell(struct init *it)
+{
+	char buf[4096];
+	ssize_t n = read(it->pty, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0)
+		return false;
+	ring_add(&it->ring, buf, (size_t)n);
+	(void)queue_put(&it->out, buf, (size_t)n);
+	return true;
+}
+
+static void
+init_from_tty(struct init *it)
+{
+	char buf[4096];
+	size_t room = it->in.cap - it->in.len;
+	ssize_t n = read(it->tty_in, buf, room < sizeof(buf) ? room :
+	    sizeof(buf));
+
+	if (n > 0)
+		init_input(it, buf, (size_t)n);
+	else if (n == 0)
+		it->tty_in = -1;	/* no TTY (a test's /dev/null): stop */
+}
+
+static void
+init_loop(struct init *it, double deadline)
+{
+	bool shell_open = true;
+	double drain_end = 0;
+
+	for (;;) {
+		struct pollfd p[3];
+		double now = init_mono();
+		int timeout;
+
+		init_reap(it);
+		if (init_sig != 0 || now >= deadline)
+			return;
+		if (it->shell_done && drain_end == 0)
+			drain_end = now + INIT_DRAIN_MS / 1000.0;
+		if (drain_end > 0 && (now >= drain_end ||
+		    (!shell_open && it->out.len == 0)))
+			return;
+		p[0].fd = it->tty_in;
+		p[0].events = it->in.len + 4096 <= it->in.cap ? POLLIN : 0;
+		p[1].fd = shell_open ? it->pty : -1;
+		p[1].events = (it->out.len + 4096 <= it->out.cap ? POLLIN : 0) |
+		    (it->in.len > 0 ? POLLOUT : 0);
+		p[2].fd = it->tty_out;
+		p[2].events = it->out.len > 0 ? POLLOUT : 0;
+		timeout = drain_end > 0 ? 20 : 1000;
+		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+			return;
+		if (p[0].revents & POLLIN)
+			init_from_tty(it);
+		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !init_from_shell(it))
+			shell_open = false;
+		if (shell_open && it->in.len > 0 && !queue_flush(&it->in,
+		    it->pty))
+			shell_open = false;
+		if (it->out.len > 0)
+			(void)queue_flush(&it->out, it->tty_out);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct init it;
+	double deadline;
+
+	if (argc > 1) {
+		execvp(argv[1], argv + 1);
+		perror("toolkata-init: exec");
+		return 127;
+	}
+	deadline = init_mono() + (double)init_lifetime();
+	init_setup(&it);
+	init_loop(&it, deadline);
+	if (!it.shell_done) {
+		static const char bye[] = "\r\n\033[1m[toolkata] The session's "
+		    "time is over.\033[0m\r\n";
+
+		(void)kill(-it.shell, SIGHUP);
+		if (write(it.tty_out, bye, sizeof(bye) - 1) < 0)
+			it.status = 0;	/* nobody to tell */
+	}
+	/* As PID 1, kill(-1) reaches every other process in the sandbox;
+	 * anywhere else (a test on a host) only the shell's group. */
+	if (getpid() == 1)
+		(void)kill(-1, SIGKILL);
+	else
+		(void)kill(-it.shell, SIGKILL);
+	init_reap(&it);
+	return it.shell_done ? it.status : (init_sig == SIGTERM ? 143 : 0);
+}
