@@ -1,9 +1,12 @@
 /*
  * check_relay.c: the terminal through the whole real chain: Caddy ->
  * forward_auth (toolkata-api over FastCGI) -> websocketd -> toolkata-relay
- * -> exec in a runsc container from toolkata-sandbox:latest.  Pre-upgrade
- * answers, the wire protocol, resize, paste, caps, floods, UTF-8, the
- * shell's end, the session's deadline, and a killed relay's quota slot.
+ * -> attach to the session's one shell (docker/init) in a runsc container
+ * from toolkata-sandbox:latest.  Pre-upgrade answers, the wire protocol,
+ * resize, paste, caps, floods, UTF-8, reconnecting to the same shell with
+ * its screen, takeover, process counts over many reconnects, the shell's
+ * and the container's death, the session's deadline, and a killed relay's
+ * quota slot.
  */
 #include "compat.h"
 
@@ -307,9 +310,15 @@ START_TEST(test_preupgrade_answers)
 	    "sess_00000000000000000000000000000000", src, ORIGIN, q), 404);
 	term_free(&t[0]);
 
-	/* Three terminals per IP; the fourth is refused before the upgrade. */
-	for (int i = 0; i < 3; i++)
-		term_ready(&t[i], id, src, NULL);
+	/* Three terminals per IP (to three sessions: a second terminal to
+	 * one session takes the first over); the fourth is refused before
+	 * the upgrade. */
+	for (int i = 0; i < 3; i++) {
+		char other[ID_SIZE];
+
+		stack_create_session(&st, src, key_hdrs, other);
+		term_ready(&t[i], other, src, NULL);
+	}
 	ck_assert_int_eq(term_open_at(&t[3], st.port, id, src, ORIGIN, q), 429);
 	term_free(&t[3]);
 	ck_assert(file_contains(st.audit, "\"event\":\"rate_limit.websocket\""));
@@ -347,8 +356,8 @@ START_TEST(test_connect_run_resize)
 	ck_assert_str_eq(jstr(j, "type"), "connected");
 	ck_assert_str_eq(jstr(j, "sessionId"), id);
 	json_decref(j);
-	ck_assert(term_wait_ctl(&t, "\"type\":\"output\"", 5000));
-	ck_assert_ptr_nonnull(strstr(t.ctl[1], "sandbox!"));
+	/* Then the screen: the image's banner and the prompt. */
+	ck_assert(term_wait(&t, 0, "sandbox!", 5000));
 	ck_assert(term_wait(&t, 0, "$\x1b[0m ", 15000));
 
 	term_run(&t, "echo hello; git --version", "git version 2.");
@@ -386,7 +395,7 @@ START_TEST(test_paste_and_filter)
 	/* Arrow keys and an Alt-chord pass silently. */
 	term_send(&t, "\x1b[A");
 	term_send(&t, "\x1b" "b");
-	term_send(&t, "\x15");	/* ^U: clear the line again */
+	term_send(&t, "\x05\x15");	/* ^E ^U: clear the line again */
 	/* OSC 52 (clipboard write) is refused with an error frame, audited,
 	 * and the terminal stays usable. */
 	term_send(&t, "\x1b]52;c;ZWNobyBoaQ==\x07");
@@ -497,46 +506,229 @@ START_TEST(test_utf8_frames)
 }
 END_TEST
 
-START_TEST(test_disconnect_ends_shell)
+/* The container of session id (from the state file). */
+static void
+session_container(const char *id, char cid[65])
 {
-	char id[ID_SIZE], pid[32], *p;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	cid[0] = '\0';
+	ck_assert_int_eq(sqlite3_open(st.state, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT container_id FROM "
+	    "sessions WHERE id=?1", -1, &q, NULL), SQLITE_OK);
+	(void)sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		(void)snprintf(cid, 65, "%s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	ck_assert_uint_eq(strlen(cid), 64);
+}
+
+/* Host tasks (threads) in the container's pids cgroup: under runsc,
+ * gVisor's own threads, which the PIDs limit counts. */
+static long
+sandbox_tasks(const char *cid)
+{
+	static const char *const pre[] = { "/sys/fs/cgroup/pids/docker/",
+		"/sys/fs/cgroup/system.slice/docker-", "/sys/fs/cgroup/docker/" };
+	static const char *const post[] = { "/pids.current",
+		".scope/pids.current", "/pids.current" };
+	char path[256];
+	long n = -1;
+
+	for (size_t i = 0; i < nitems(pre) && n < 0; i++) {
+		FILE *fp;
+
+		(void)snprintf(path, sizeof(path), "%s%s%s", pre[i], cid,
+		    post[i]);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(fp, "%ld", &n) != 1)
+			n = -1;
+		(void)fclose(fp);
+	}
+	return n;
+}
+
+/* Processes in the sandbox, as the shell's own ps sees them. */
+static int
+sandbox_procs(struct term *t)
+{
+	size_t from = t->len;
+	const char *p;
+
+	term_run(t, "echo procs=$(ps -e --no-headers | wc -l) $((40+2))",
+	    " 42\r\n");
+	p = strstr(t->out + from, "procs=");
+	while (p != NULL && (p[6] < '0' || p[6] > '9'))
+		p = strstr(p + 6, "procs=");
+	ck_assert_ptr_nonnull(p);
+	return (int)strtol(p + 6, NULL, 10);
+}
+
+/* A reload finds the same shell: cwd, variables, the earlier output. */
+START_TEST(test_reconnect_same_shell)
+{
+	char id[ID_SIZE];
 	struct term a, b;
 	size_t from;
-	long dummy[4];
 
 	stack_create_session(&st, "127.0.0.107", key_hdrs, id);
 	term_ready(&a, id, "127.0.0.107", NULL);
-	from = a.len;
-	term_run(&a, "echo x$((1+1))x pid=$$=", "x2x pid=");
-	ck_assert(term_wait(&a, from, "=\r\n", 5000));
-	p = strstr(a.out + from, "x2x pid=");
-	ck_assert_ptr_nonnull(p);
-	p += 4;
-	{
-		size_t n = strcspn(p + 4, "=");
+	term_run(&a, "cd /tmp; X=1; echo mark-$((6*7))", "mark-42");
+	/* A half-typed line, then the client goes. */
+	term_send(&a, "echo half");
+	term_free(&a);
+	term_ready(&b, id, "127.0.0.107", NULL);
+	/* The screen comes back: the earlier command and its output. */
+	ck_assert_msg(term_wait(&b, 0, "mark-42", 5000), "no replay: %.300s",
+	    b.out);
+	from = b.len;
+	term_send(&b, "\x05\x15");	/* clear the half-typed line */
+	term_run(&b, "pwd; echo X=$X", "X=1\r\n");
+	ck_assert_ptr_nonnull(strstr(b.out + from, "/tmp\r\n"));
+	term_free(&b);
+}
+END_TEST
 
-		ck_assert_int_lt(n, sizeof(pid));
-		memcpy(pid, p + 4, n);
-		pid[n] = '\0';
+/* A running program survives the client leaving and coming back. */
+START_TEST(test_program_survives_reconnect)
+{
+	char id[ID_SIZE];
+	struct term a, b;
+
+	stack_create_session(&st, "127.0.0.110", key_hdrs, id);
+	term_ready(&a, id, "127.0.0.110", NULL);
+	term_send(&a, "for i in $(seq 1 60); do echo tick-$i; sleep 0.2; "
+	    "done\n");
+	ck_assert(term_wait(&a, 0, "tick-3\r\n", 10000));
+	term_free(&a);
+	(void)usleep(1500 * 1000);
+	term_ready(&b, id, "127.0.0.110", NULL);
+	/* Ticks made while nobody was attached are in the replay, and the
+	 * loop goes on. */
+	ck_assert_msg(term_wait(&b, 0, "tick-8\r\n", 5000), "replay: %.300s",
+	    b.out);
+	ck_assert(term_wait(&b, 0, "tick-25\r\n", 15000));
+	term_free(&b);
+}
+END_TEST
+
+/* A second terminal to a session takes it over; the first is told. */
+START_TEST(test_takeover)
+{
+	char id[ID_SIZE];
+	struct term a, b;
+
+	stack_create_session(&st, "127.0.0.111", key_hdrs, id);
+	term_ready(&a, id, "127.0.0.111", NULL);
+	term_run(&a, "echo first-$((1+2))", "first-3");
+	term_ready(&b, id, "127.0.0.111", NULL);
+	ck_assert(term_wait_ctl(&a, "Session opened in another window", 5000));
+	ck_assert(term_wait_closed(&a, 5000));
+	ck_assert(term_wait(&b, 0, "first-3", 5000));
+	term_run(&b, "echo second-$((2+2))", "second-4");
+	/* One registration left: the taken-over relay unregistered. */
+	{
+		long pids[4];
+
+		for (int i = 0; i < 30 && relay_pids(id, pids, 4) != 1; i++)
+			(void)usleep(100000);
+		ck_assert_int_eq(relay_pids(id, pids, 4), 1);
 	}
 	term_free(&a);
-	/* The relay ends the shell and unregisters within a second or so. */
-	for (int i = 0; i < 30 && relay_pids(id, dummy, 4) > 0; i++)
-		(void)usleep(100000);
-	ck_assert_int_eq(relay_pids(id, dummy, 4), 0);
-	term_ready(&b, id, "127.0.0.107", NULL);
-	from = b.len;
-	term_run(&b, "ps -eo pid=,comm= | tr -s ' ' | sed 's/^ //' | "
-	    "sort -n | tr '\\n' ','; echo END", "END\r\n");
-	{
-		char needle[48];
-
-		(void)snprintf(needle, sizeof(needle), ",%s bash,", pid);
-		ck_assert_msg(strstr(b.out + from, needle) == NULL,
-		    "the first shell (pid %s) is still running: %.300s", pid,
-		    b.out + from);
-	}
 	term_free(&b);
+}
+END_TEST
+
+/* 30 connects and disconnects (some mid-line, some with the relay
+ * SIGKILLed) cost the sandbox nothing: same processes, same threads. */
+START_TEST(test_reconnects_flat)
+{
+	char id[ID_SIZE], cid[65];
+	struct term t;
+	long pids[4], tasks0, tasks1;
+	int procs0, procs1;
+
+	stack_create_session(&st, "127.0.0.112", key_hdrs, id);
+	session_container(id, cid);
+	term_ready(&t, id, "127.0.0.112", NULL);
+	procs0 = sandbox_procs(&t);
+	tasks0 = sandbox_tasks(cid);
+	ck_assert_int_gt(tasks0, 0);
+	for (int i = 0; i < 30; i++) {
+		if (i % 3 == 1)
+			term_send(&t, "echo half-typed");
+		if (i % 5 == 2 && relay_pids(id, pids, 4) == 1) {
+			ck_assert_int_eq(kill((pid_t)pids[0], SIGKILL), 0);
+			(void)term_wait_closed(&t, 5000);
+		}
+		term_free(&t);
+		term_ready(&t, id, "127.0.0.112", NULL);
+		term_send(&t, "\x05\x15");
+	}
+	/* Threads first: ps itself makes gVisor start a few (its stubs are
+	 * pooled), which is not what is measured here. */
+	tasks1 = sandbox_tasks(cid);
+	procs1 = sandbox_procs(&t);
+	ck_assert_msg(procs1 == procs0, "processes %d -> %d", procs0, procs1);
+	/* Host threads may move by a few (Go runtimes), never per connect. */
+	ck_assert_msg(tasks1 <= tasks0 + 8, "host tasks %ld -> %ld", tasks0,
+	    tasks1);
+	term_run(&t, "echo still-$((7*6))", "still-42");
+	term_free(&t);
+}
+END_TEST
+
+/* exit in the shell ends the session: the client is told, the container
+ * goes, the slots are free. */
+START_TEST(test_exit_ends_session)
+{
+	char id[ID_SIZE], path[96];
+	struct term t;
+	struct http_resp r;
+	long pids[4];
+
+	stack_create_session(&st, "127.0.0.113", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.113", NULL);
+	term_send(&t, "exit 3\n");
+	ck_assert(term_wait_ctl(&t, "the shell exited (status 3)", 10000));
+	ck_assert(term_wait_closed(&t, 5000));
+	term_free(&t);
+	(void)snprintf(path, sizeof(path), "/api/v1/sessions/%s", id);
+	stack_http(&st, "GET", path, NULL, key_hdrs, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	http_resp_free(&r);
+	ck_assert_int_eq(relay_pids(id, pids, 4), 0);
+}
+END_TEST
+
+/* docker kill: the attached client gets an error frame within 2 s and
+ * the session ends. */
+START_TEST(test_container_death_noticed)
+{
+	char id[ID_SIZE], cid[65], path[160];
+	struct term t;
+	struct http_resp r;
+	double t0;
+
+	stack_create_session(&st, "127.0.0.114", key_hdrs, id);
+	session_container(id, cid);
+	term_ready(&t, id, "127.0.0.114", NULL);
+	(void)snprintf(path, sizeof(path), "/containers/%s/kill", cid);
+	t0 = clock_mono();
+	ck_assert_int_eq(stack_engine(&st, "POST", path), 204);
+	ck_assert_msg(term_wait_ctl(&t, "Session ended", 2000),
+	    "no error frame within 2 s");
+	ck_assert(term_wait_closed(&t, 3000));
+	log_info("death noticed in %.0f ms", (clock_mono() - t0) * 1000);
+	term_free(&t);
+	(void)snprintf(path, sizeof(path), "/api/v1/sessions/%s", id);
+	stack_http(&st, "GET", path, NULL, key_hdrs, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	http_resp_free(&r);
 }
 END_TEST
 
@@ -546,13 +738,17 @@ START_TEST(test_killed_relay_frees_slot)
 	struct term t[4];
 	long pids[4];
 
-	stack_create_session(&st, "127.0.0.108", key_hdrs, id);
-	for (int i = 0; i < 3; i++)
-		term_ready(&t[i], id, "127.0.0.108", NULL);
-	ck_assert_int_eq(relay_pids(id, pids, 4), 3);
-	ck_assert_int_eq(kill((pid_t)pids[1], SIGKILL), 0);
+	char ids[3][ID_SIZE];
+
+	for (int i = 0; i < 3; i++) {
+		stack_create_session(&st, "127.0.0.108", key_hdrs, ids[i]);
+		term_ready(&t[i], ids[i], "127.0.0.108", NULL);
+	}
+	ck_assert_int_eq(relay_pids(ids[1], pids, 4), 1);
+	ck_assert_int_eq(kill((pid_t)pids[0], SIGKILL), 0);
 	(void)term_wait_closed(&t[1], 5000);
 	/* The stale registration is found by pid and dropped. */
+	stack_create_session(&st, "127.0.0.108", key_hdrs, id);
 	term_ready(&t[3], id, "127.0.0.108", NULL);
 	term_run(&t[3], "echo fourth-$((2+2))", "fourth-4");
 	for (int i = 0; i < 4; i++)
@@ -599,7 +795,12 @@ relay_suite(void)
 	tcase_add_test(tc, test_line_cap);
 	tcase_add_test(tc, test_floods_stay_bounded);
 	tcase_add_test(tc, test_utf8_frames);
-	tcase_add_test(tc, test_disconnect_ends_shell);
+	tcase_add_test(tc, test_reconnect_same_shell);
+	tcase_add_test(tc, test_program_survives_reconnect);
+	tcase_add_test(tc, test_takeover);
+	tcase_add_test(tc, test_reconnects_flat);
+	tcase_add_test(tc, test_exit_ends_session);
+	tcase_add_test(tc, test_container_death_noticed);
 	tcase_add_test(tc, test_killed_relay_frees_slot);
 	suite_add_tcase(s, tc);
 

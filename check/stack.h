@@ -115,6 +115,9 @@ stack_init(struct stack *st, const char *name)
 	stack_setenv(st, "SANDBOX_AUDIT_LOG", st->audit);
 	stack_setenv(st, "SANDBOX_INSTANCE", st->instance);
 	stack_setenv(st, "SANDBOX_ENGINE_TIMEOUT", "20");
+	/* Suites that test the warm pool turn it on; elsewhere it would
+	 * only add containers to count. */
+	stack_setenv(st, "SANDBOX_POOL_SIZE", "0");
 	(void)snprintf(buf, sizeof(buf), "%d", st->port);
 	stack_setenv(st, "TOOLKATA_HTTP_PORT", buf);
 	stack_setenv(st, "TOOLKATA_API_SOCK", st->sock);
@@ -344,6 +347,23 @@ engine_get(const char *path, long *status)
 	j = json_loadb(r.body, r.len, 0, NULL);
 	http_resp_free(&r);
 	return j;
+}
+
+/* A bodiless call on the Docker engine (kill, stop, ...): its status. */
+static inline long
+stack_engine(const struct stack *st ATTR_UNUSED, const char *method,
+    const char *path)
+{
+	struct http_resp r;
+	char url[512];
+	long status;
+
+	(void)snprintf(url, sizeof(url), "http://localhost/v1.41%s", path);
+	ck_assert_int_eq(http_do(method, url, "/var/run/docker.sock", NULL,
+	    NULL, NULL, &r), CURLE_OK);
+	status = r.status;
+	http_resp_free(&r);
+	return status;
 }
 
 /* Containers of this stack's instance (all states), as a JSON array. */

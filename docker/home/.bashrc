@@ -6,6 +6,11 @@ export HOME=/home/toolkata
 export TERM=xterm-256color
 case $- in *i*) ;; *) return ;; esac
 
+# No job control: the session's pty is gVisor's, which sends no signals
+# for ^C; toolkata-init does, to the shell's process group, which is the
+# one running the command only while job control is off (docker/init).
+set +m
+
 # The branch is read by bash itself, walking up from $PWD to a .git (a
 # folder, or a file naming one), so drawing a prompt starts no process: a
 # fork costs 0.3-0.5 s under gVisor, and the prompt is on every Enter.

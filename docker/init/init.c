@@ -25,6 +25,7 @@
  * With arguments it execs them instead (image tests).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -59,6 +60,7 @@ struct queue {
 
 struct init {
 	int tty_in, tty_out, pty;
+	int slave;		/* our own fd on the shell's pty (O_NOCTTY) */
 	pid_t shell;
 	int status;
 	bool shell_done;
@@ -197,6 +199,99 @@ init_control(struct init *it, const char *msg)
 		init_replay(it);
 }
 
+/* Send sig to every process group of the shell's session: this runsc
+ * gives neither the foreground group (tcgetpgrp fails on the master) nor
+ * the shell's own group to the command it runs. */
+static void
+init_signal_session(pid_t sid, int sig)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t done[64];
+	size_t ndone = 0;
+
+	(void)kill(-sid, sig);
+	while (d != NULL && (e = readdir(d)) != NULL && ndone < 64) {
+		char path[64], buf[512], *rp;
+		long pgrp = 0, sess = 0;
+		ssize_t n;
+		int fd;
+		bool seen = false;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%.20s/stat", e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if ((rp = strrchr(buf, ')')) == NULL ||
+		    sscanf(rp + 1, " %*c %*d %ld %ld", &pgrp, &sess) != 2 ||
+		    sess != (long)sid || pgrp <= 1 || pgrp == (long)sid)
+			continue;
+		for (size_t i = 0; i < ndone; i++)
+			seen = seen || done[i] == (pid_t)pgrp;
+		if (seen)
+			continue;
+		done[ndone++] = (pid_t)pgrp;
+		(void)kill(-(pid_t)pgrp, sig);
+	}
+	if (d != NULL)
+		(void)closedir(d);
+}
+
+/*
+ * ^C and ^\ (the pty's VINTR and VQUIT while ISIG is on).  This runsc's
+ * own pty neither turns them into signals nor flushes input on them, and
+ * a canonical line that filled its buffer (a flood without a newline)
+ * holds every later byte for ever (it has no TCFLSH either).  So the init
+ * is the line discipline here: it drops its own queue, reads away what
+ * waits in the pty (through its own slave fd, briefly non-canonical),
+ * echoes ^C as a tty would, and signals the process groups of the
+ * shell's session.  The shell runs without job control (set +m in
+ * /etc/bash.bashrc), so background commands ignore SIGINT as they then
+ * do; with `set -m` a ^C would reach them too.  True when c was handled.
+ */
+static bool
+init_signal_char(struct init *it, char c)
+{
+	struct termios t, raw;
+	char sink[4096], echo[2] = { '^', (char)(c + 0x40) };
+	int sig;
+
+	/* Only control characters are looked at: a syscall per byte of a
+	 * paste costs too much under gVisor. */
+	if ((unsigned char)c >= 0x20 || c == '\0' ||
+	    tcgetattr(it->slave, &t) != 0 || !(t.c_lflag & ISIG))
+		return false;
+	if (c == (char)t.c_cc[VINTR])
+		sig = SIGINT;
+	else if (c == (char)t.c_cc[VQUIT])
+		sig = SIGQUIT;
+	else
+		return false;
+	it->in.off = it->in.len = 0;
+	raw = t;
+	raw.c_lflag &= ~(tcflag_t)ICANON;
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	if (tcsetattr(it->slave, TCSANOW, &raw) == 0) {
+		for (int i = 0; i < 64 && read(it->slave, sink, sizeof(sink)) > 0;
+		    i++)
+			;
+		(void)tcsetattr(it->slave, TCSANOW, &t);
+	}
+	if ((t.c_lflag & ECHO) && (t.c_lflag & ECHOCTL)) {
+		ring_add(&it->ring, echo, sizeof(echo));
+		(void)queue_put(&it->out, echo, sizeof(echo));
+	}
+	init_signal_session(it->shell, sig);
+	return true;
+}
+
 /* Pass input to the shell, taking out control messages.  A message is
  * ESC _ tk; ... ESC \ (at most INIT_CTL bytes); an ESC _ that turns out
  * not to be one is passed on as it was. */
@@ -213,6 +308,8 @@ init_input(struct init *it, const char *s, size_t n)
 				it->ctl[0] = c;
 				continue;
 			}
+			if (init_signal_char(it, c))
+				continue;
 			(void)queue_put(&it->in, &c, 1);
 			continue;
 		}
@@ -350,6 +447,7 @@ init_setup(struct init *it)
 		perror("toolkata-init: fork");
 		exit(71);
 	}
+	it->slave = open(slave, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	(void)fcntl(it->pty, F_SETFL, O_NONBLOCK);
 	(void)fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 	(void)fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
@@ -387,13 +485,15 @@ init_from_shell(struct init *it)
 	return true;
 }
 
+/* Input is always read, so that a ^C behind a flood is never stuck in
+ * Docker's buffers; what finds the queue full is dropped (the relay does
+ * the same with its own queue), but ^C and friends flush the queue and
+ * always get in (init_input()). */
 static void
 init_from_tty(struct init *it)
 {
 	char buf[4096];
-	size_t room = it->in.cap - it->in.len;
-	ssize_t n = read(it->tty_in, buf, room < sizeof(buf) ? room :
-	    sizeof(buf));
+	ssize_t n = read(it->tty_in, buf, sizeof(buf));
 
 	if (n > 0)
 		init_input(it, buf, (size_t)n);
@@ -421,7 +521,7 @@ init_loop(struct init *it, double deadline)
 		    (!shell_open && it->out.len == 0)))
 			return;
 		p[0].fd = it->tty_in;
-		p[0].events = it->in.len + 4096 <= it->in.cap ? POLLIN : 0;
+		p[0].events = POLLIN;
 		p[1].fd = shell_open ? it->pty : -1;
 		p[1].events = (it->out.len + 4096 <= it->out.cap ? POLLIN : 0) |
 		    (it->in.len > 0 ? POLLOUT : 0);
