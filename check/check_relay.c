@@ -450,7 +450,8 @@ START_TEST(test_floods_stay_bounded)
 
 	/* 1 MiB of input into a shell that reads it slowly (cat to null
 	 * under a 0.5 CPU quota): no deadlock, memory stays put. */
-	term_run(&t, "stty -echo; cat > /dev/null; stty echo", "stty echo");
+	term_run(&t, "stty -echo; echo reading-$((2+3)); cat > /dev/null; "
+	    "stty echo", "reading-5");
 	memset(chunk, 'z', 1000);
 	chunk[1000] = '\0';
 	for (int i = 0; i < 1048; i++) {
@@ -462,7 +463,9 @@ START_TEST(test_floods_stay_bounded)
 	 * has not read, as a tty does); wait for the prompt like a person. */
 	from = t.len;
 	term_send(&t, "\x03");
-	ck_assert(term_wait(&t, from, "$\x1b[0m ", 20000));
+	ck_assert_msg(term_wait(&t, from, "$\x1b[0m ", 20000), "no prompt "
+	    "after ^C: %.200s", t.len - from > 200 ? t.out + t.len - 200 :
+	    t.out + from);
 	term_run(&t, "echo alive-$((3*3))", "alive-9");
 
 	/* 4 MB of output with a reader that stalls for 3 s first. */

@@ -293,28 +293,35 @@ init_signal_char(struct init *it, char c)
 }
 
 /* Pass input to the shell, taking out control messages.  A message is
- * ESC _ tk; ... ESC \ (at most INIT_CTL bytes); an ESC _ that turns out
- * not to be one is passed on as it was. */
+ * ESC _ tk; ... ESC \ (at most INIT_CTL bytes), recognised across reads;
+ * bytes that turn out not to start one are passed on as they were. */
 static void
 init_input(struct init *it, const char *s, size_t n)
 {
+	static const char intro[] = "\033_tk;";
+	const size_t ilen = sizeof(intro) - 1;
+
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (it->ctl_len == 0) {
-			if (c == '\033' && i + 1 < n && s[i + 1] == '_' &&
-			    n - i >= 5 && memcmp(s + i + 2, "tk;", 3) == 0) {
-				it->ctl_len = 1;
-				it->ctl[0] = c;
+		if (it->ctl_len < ilen) {
+			if (c == intro[it->ctl_len]) {
+				it->ctl[it->ctl_len++] = c;
 				continue;
 			}
-			if (init_signal_char(it, c))
+			/* Not a control message: what was held is input. */
+			if (it->ctl_len > 0)
+				(void)queue_put(&it->in, it->ctl, it->ctl_len);
+			it->ctl_len = 0;
+			if (c == intro[0]) {
+				it->ctl[it->ctl_len++] = c;
 				continue;
-			(void)queue_put(&it->in, &c, 1);
+			}
+			if (!init_signal_char(it, c))
+				(void)queue_put(&it->in, &c, 1);
 			continue;
 		}
-		if (it->ctl_len < INIT_CTL - 1)
-			it->ctl[it->ctl_len++] = c;
+		it->ctl[it->ctl_len++] = c;
 		if (c == '\\' && it->ctl[it->ctl_len - 2] == '\033') {
 			it->ctl[it->ctl_len - 2] = '\0';
 			init_control(it, it->ctl + 2);
@@ -323,6 +330,12 @@ init_input(struct init *it, const char *s, size_t n)
 			(void)queue_put(&it->in, it->ctl, it->ctl_len);
 			it->ctl_len = 0;
 		}
+	}
+	/* A lone ESC or ESC _ (the Escape key, Alt-_) must not wait for the
+	 * next key: only a longer prefix is held across reads. */
+	if (it->ctl_len > 0 && it->ctl_len <= 2) {
+		(void)queue_put(&it->in, it->ctl, it->ctl_len);
+		it->ctl_len = 0;
 	}
 }
 
