@@ -451,7 +451,7 @@ START_TEST(test_session_lifecycle_fcgi)
 
 	c = inspect_session(id, &status);
 	ck_assert_int_eq(status, 200);
-	assert_host_config(c, id, "runsc", 256);
+	assert_host_config(c, id, "runsc", 2048);
 	json_decref(c);
 
 	ck_assert_int_eq(get_session(id, NULL, 0), 200);

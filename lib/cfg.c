@@ -96,7 +96,7 @@ static const struct cfg_entry cfg_table[] = {
 	    "processes the sandbox user may run at once (RLIMIT_NPROC)"),
 	I(pool_size, "SANDBOX_POOL_SIZE", "2", 0, 64,
 	    "containers per image kept created and started ahead of demand"),
-	I(pool_max_age, "SANDBOX_POOL_MAX_AGE", "600", 30, 86400,
+	I(pool_max_age, "SANDBOX_POOL_MAX_AGE", "600", 5, 86400,
 	    "seconds after which an unclaimed pool container is replaced"),
 	I(evict_after, "SANDBOX_EVICT_AFTER", "30", 0, 86400,
 	    "a create at the per-IP limit ends that IP's oldest session with "
