@@ -164,7 +164,41 @@
 				deadline: Date.now() + (isFinite(life) ? life : 30 * 60000)
 			};
 			ui.id.textContent = session.id;
+			remember();
 		});
+	}
+
+	/*
+	 * A reload keeps the session: its id waits in sessionStorage (this tab
+	 * only), and the new page attaches to the same shell, whose screen the
+	 * server replays.  A closed tab leaves the session unattached: the
+	 * idle timeout ends it, and a new create from the same IP may evict
+	 * it (SANDBOX_EVICT_AFTER), so nobody is locked out by it.
+	 */
+	var STORE_KEY = 'toolkata.session';
+
+	function remember() {
+		try {
+			sessionStorage.setItem(STORE_KEY, JSON.stringify(session));
+		} catch (e) { /* storage off: a reload starts anew */ }
+	}
+
+	function recall() {
+		var s = null;
+		try {
+			s = JSON.parse(sessionStorage.getItem(STORE_KEY) || 'null');
+		} catch (e) { /* unreadable: start anew */ }
+		if (!s || typeof s.id !== 'string' || typeof s.deadline !== 'number' ||
+		    s.deadline - Date.now() < 5000)
+			return Promise.resolve(false);
+		return api('GET', '/api/v1/sessions/' + encodeURIComponent(s.id))
+		    .then(function (r) {
+			if (r.status !== 200)
+				return false;
+			session = s;
+			ui.id.textContent = s.id;
+			return true;
+		    }, function () { return false; });
 	}
 
 	function deleteSession(keepalive) {
@@ -181,6 +215,9 @@
 	function forgetSession() {
 		session = null;
 		ui.id.textContent = 'none';
+		try {
+			sessionStorage.removeItem(STORE_KEY);
+		} catch (e) { /* nothing stored */ }
 	}
 
 	/* ---- the WebSocket ------------------------------------------------- */
@@ -350,11 +387,14 @@
 		start();
 	});
 	ui.reset.addEventListener('click', reset);
-	/* Leaving the page ends the session: it would hold a quota slot. */
+	/* Leaving the page only detaches: a reload finds the same shell. */
 	window.addEventListener('pagehide', function () {
 		if (ws)
 			ws.close(1000, 'page closed');
-		deleteSession(true);
+	});
+	recall().then(function (again) {
+		if (again)
+			start();
 	});
 
 	/* ---- status, errors, clocks ---------------------------------------- */

@@ -274,6 +274,24 @@ async function run() {
 		await page.setViewportSize({ width: 1100, height: 720 });
 	});
 
+	await step('a reload finds the same shell with its screen', async () => {
+		await typeLine('cd /tmp; export RELOADED=seven; echo mark-$((6*7))');
+		await waitText((t) => hasLine('mark-42')(t) && atPrompt(t),
+		    'a line "mark-42"', 10000);
+		await page.reload({ waitUntil: 'load' });
+		await page.waitForFunction(() => window.toolkata &&
+		    window.toolkata.connected(), null, { timeout: 20000 });
+		const again = await page.evaluate(() => window.toolkata.session());
+		if (again !== first)
+			throw new Error(`after the reload the session is ${again}, not ${first}`);
+		/* The screen comes back (replayed), then the same shell answers. */
+		await waitText((t) => hasLine('mark-42')(t) && atPrompt(t),
+		    'the replayed screen with "mark-42"', 10000);
+		await typeLine('echo "$RELOADED:$PWD"');
+		await waitText((t) => hasLine('seven:/tmp')(t) && atPrompt(t),
+		    'a line "seven:/tmp" from the same shell', 10000);
+	});
+
 	await step('the clocks count down (idle and session)', async () => {
 		const t = await page.textContent('#timers');
 		const m = /idle (\d+):(\d\d)\s*·\s*session (\d+):(\d\d)/.exec(t.replace(/\s+/g, ' '));
