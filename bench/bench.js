@@ -1,7 +1,7 @@
 // bench.js: the toolkata-sandbox benchmark harness.  Measures a running
 // stack (any server that speaks this API) and, in the same run, the
-// baselines it is compared with: raw Engine API calls and a direct exec
-// attach on the Docker socket.  Prints "name: value" lines (ratios as
+// baselines it is compared with: raw Engine API calls, a direct attach
+// on the Docker socket, a plain-string prompt.  Prints "name: value" lines (ratios as
 // "<x>_ratio_vs_<baseline>: 1.04") and writes everything to --out as JSON.
 //
 //   node bench/bench.js --url http://127.0.0.1:8080 [--runc-url URL]
@@ -73,8 +73,22 @@ async function deleteSession(url, id) {
   if (r.status !== 200) throw new Error(`delete: ${r.status} ${r.body}`);
   return now() - t0;
 }
-async function inspect(id) {
-  const r = await engine('GET', `/containers/toolkata-${id}/json`);
+// A session's container: the state file says which (a claimed pool
+// container keeps its pool name); else by the cold path's name.
+function containerOf(id, state) {
+  const db = state || args.state;
+  if (db && /^sess_[0-9a-f]{32}$/.test(id)) {
+    try {
+      const c = execFileSync('sqlite3', [db, `SELECT container_id FROM sessions WHERE id='${id}'`],
+        { timeout: 10000 }).toString().trim();
+      if (c) return c;
+    } catch (e) { /* fall back to the name */ }
+  }
+  return `toolkata-${id}`;
+}
+const stateOf = (url) => (url === args['runc-url'] ? args['runc-state'] : args.state);
+async function inspect(id, state) {
+  const r = await engine('GET', `/containers/${containerOf(id, state)}/json`);
   return r.status === 200 ? JSON.parse(r.body) : null;
 }
 
@@ -120,24 +134,21 @@ function openTerminal(url, id) {
   });
 }
 
-// A shell over a direct exec attach on the Engine socket.
-async function openDirect(id) {
-  const c = await inspect(id);
+// The same shell over a direct attach on the Engine socket: the baseline
+// is the Engine alone, without Caddy, websocketd and the relay.
+async function openDirect(id, state) {
+  const c = await inspect(id, state);
+  if (!c) throw new Error(`no container for ${id}`);
   const t0 = now();
-  const ex = await engine('POST', `/containers/${c.Id}/exec`, JSON.stringify({
-    AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, User: 'sandbox',
-    WorkingDir: '/home/toolkata', Env: ['TERM=xterm-256color', 'HOME=/home/toolkata',
-      'LANG=en_US.UTF-8', 'LC_ALL=en_US.UTF-8'], Cmd: ['/bin/bash', '-l'] }));
-  const execId = JSON.parse(ex.body).Id;
   return new Promise((resolve, reject) => {
-    const body = '{"Detach":false,"Tty":true}';
-    const r = http.request({ socketPath: DOCKER, path: `/v1.41/exec/${execId}/start`, method: 'POST',
-      headers: { 'Content-Type': 'application/json', Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Length': body.length } });
+    const r = http.request({ socketPath: DOCKER, method: 'POST',
+      path: `/v1.41/containers/${c.Id}/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=ctrl-%40,ctrl-%40`,
+      headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Length': 0 } });
     r.on('upgrade', (res, s) => {
-      engine('POST', `/exec/${execId}/resize?h=24&w=80`);
       const t = { s, first: 0, text: '', bytes: 0, onData: null };
       t.send = (x) => s.write(x);
-      t.close = () => { s.write('\x03\x04exit\r'); s.end(); };
+      t.close = () => { s.end(); };
+      s.write('\x1b_tk;hello;24;80\x1b\\');
       s.on('data', (d) => {
         if (!t.first) t.first = now() - t0;
         t.bytes += d.length;
@@ -147,7 +158,7 @@ async function openDirect(id) {
       });
     });
     r.on('error', reject);
-    r.end(body);
+    r.end();
   });
 }
 function wsSend(t, x) { if (t.ws) t.ws.send(x); else t.send(x); }
@@ -243,7 +254,7 @@ async function scenarioTerminal(url, runtime, n, echoN) {
     chainFirst.push(t.first);
     if (echoN) chainEcho.push(...await echoes(t, echoN));
     wsClose(t);
-    const d = await openDirect(s.id);
+    const d = await openDirect(s.id, stateOf(url));
     directFirst.push(d.first);
     if (echoN) directEcho.push(...await echoes(d, echoN));
     wsClose(d);
@@ -276,7 +287,7 @@ async function scenarioThroughput(url, size) {
   const fast = await throughput(t, size, false, sample);
   const slow = await throughput(t, size, true, sample);
   wsClose(t);
-  const d = await openDirect(s.id);
+  const d = await openDirect(s.id, stateOf(url));
   const direct = await throughput(d, size, false, null);
   wsClose(d);
   await deleteSession(url, s.id);
@@ -427,6 +438,271 @@ async function scenarioRest(url, secs) {
   return rows;
 }
 
+
+// ---- terminal v2: time to interactive, prompt, reconnect, soak -------------
+
+async function poolReady(url) {
+  try {
+    const r = await request('GET', url + '/health');
+    return JSON.parse(r.body).pool.ready;
+  } catch (e) { return 0; }
+}
+async function waitPool(url, n, ms) {
+  const end = now() + ms;
+  while (now() < end) { if (await poolReady(url) >= n) return true; await sleep(100); }
+  return false;
+}
+
+// Wait for needle in what the terminal prints next.
+function waitFor(t, needle, ms) {
+  return new Promise((resolve, reject) => {
+    let acc = '';
+    const timer = setTimeout(() => { t.onData = null; reject(new Error(`no ${JSON.stringify(needle)} in ${ms} ms`)); }, ms);
+    t.onData = (x) => { acc += x; if (acc.includes(needle)) { clearTimeout(timer); t.onData = null; resolve(); } };
+  });
+}
+
+// Exactly as the front end: POST, WebSocket open, prompt, `echo ready`,
+// see "ready".  Returns the total and its parts.
+async function tti(url) {
+  const t0 = now();
+  const s = await createSession(url);
+  const t = await openTerminal(url, s.id);
+  const tPrompt = now();
+  const seen = waitFor(t, 'ready\r\n', 20000);
+  wsSend(t, 'echo ready\r');
+  await seen;
+  const total = now() - t0;
+  wsClose(t);
+  return { id: s.id, total, post: s.ms, prompt: tPrompt - t0 - s.ms };
+}
+
+async function scenarioTti(url, label, warm, n) {
+  const tot = [], post = [], prompt = [], ids = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      if (warm && !(await waitPool(url, 1, 30000))) throw new Error('the pool did not refill in 30 s');
+      const r = await tti(url);
+      ids.push(r.id);
+      tot.push(r.total); post.push(r.post); prompt.push(r.prompt);
+      await deleteSession(url, r.id);
+      ids.pop();
+    }
+  } finally {
+    for (const id of ids) await deleteSession(url, id).catch(() => {});
+  }
+  const r = { total: stats(tot), post: stats(post), ws_to_prompt: stats(prompt) };
+  out(`tti_${label}_p50_ms`, f2(r.total.p50));
+  out(`tti_${label}_p95_ms`, f2(r.total.p95));
+  out(`tti_${label}_p99_ms`, f2(r.total.p99));
+  out(`tti_${label}_post_p50_ms`, f2(r.post.p50));
+  out(`tti_${label}_ws_to_prompt_p50_ms`, f2(r.ws_to_prompt.p50));
+  return r;
+}
+
+// n learners at once, from a warm pool as it stands.
+async function scenarioBurst(url, label, n) {
+  await waitPool(url, 1, 30000);
+  const ready = await poolReady(url);
+  const rs = await Promise.all(Array.from({ length: n }, () => tti(url).catch((e) => ({ error: e.message }))));
+  const ok = rs.filter((r) => !r.error);
+  for (const r of ok) await deleteSession(url, r.id).catch(() => {});
+  const r = { n, pool_ready_before: ready, errors: rs.length - ok.length, total: stats(ok.map((x) => x.total)),
+    post: stats(ok.map((x) => x.post)) };
+  out(`burst${n}_${label}_p50_ms`, f2(r.total.p50));
+  out(`burst${n}_${label}_p99_ms`, f2(r.total.p99));
+  out(`burst${n}_${label}_post_p99_ms`, f2(r.post.p99));
+  out(`burst${n}_${label}_errors`, r.errors);
+  return r;
+}
+
+// Enter -> next prompt for `true`: the image's prompt (git branch read by
+// bash itself) against a plain-string prompt in the same shell.
+async function enterToPrompt(t, n) {
+  const a = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = now();
+    const p = waitFor(t, PROMPT, 10000);
+    wsSend(t, 'true\r');
+    await p;
+    a.push(now() - t0);
+    await sleep(20);
+  }
+  return a;
+}
+
+async function scenarioPrompt(url, n) {
+  const s = await createSession(url);
+  const t = await openTerminal(url, s.id);
+  try {
+    // In a git repository, so that the branch is looked up and shown.
+    let p = waitFor(t, PROMPT, 10000);
+    wsSend(t, 'git init -q -b lesson r && cd r\r');
+    await p;
+    await sleep(300);
+    const image = await enterToPrompt(t, n);
+    p = waitFor(t, 'plain> ', 10000);
+    wsSend(t, "PROMPT_COMMAND=; PS1='plain> '\r");
+    await p;
+    const savedPrompt = PROMPT;
+    const plain = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = now();
+      const q = waitFor(t, 'plain> ', 10000);
+      wsSend(t, 'true\r');
+      await q;
+      plain.push(now() - t0);
+      await sleep(20);
+    }
+    void savedPrompt;
+    const r = { image: stats(image), plain: stats(plain) };
+    out('enter_to_prompt_p50_ms', f2(r.image.p50));
+    out('enter_to_prompt_p99_ms', f2(r.image.p99));
+    out('enter_to_prompt_plain_p50_ms', f2(r.plain.p50));
+    out('enter_to_prompt_p50_ratio_vs_plain', f2(r.image.p50 / r.plain.p50));
+    return r;
+  } finally {
+    wsClose(t);
+    await deleteSession(url, s.id);
+  }
+}
+
+// Close, open again, screen restored (the replay shows a marker printed
+// before the close, then a prompt).
+async function scenarioReconnect(url, n) {
+  const s = await createSession(url);
+  let t = await openTerminal(url, s.id);
+  const ms = [], gapMs = [];
+  try {
+    const p = waitFor(t, 'mark-42', 10000);
+    wsSend(t, 'echo mark-$((6*7))\r');
+    await p;
+    for (let i = 0; i < n; i++) {
+      wsClose(t);
+      const gap = i % 2 ? 300 : 0;
+      if (gap) await sleep(gap);
+      const t0 = now();
+      t = await openTerminal(url, s.id);
+      ms.push(now() - t0);
+      gapMs.push(gap);
+    }
+  } finally {
+    wsClose(t);
+    await deleteSession(url, s.id);
+  }
+  const r = { restored: stats(ms), immediate: stats(ms.filter((_, i) => !gapMs[i])),
+    after_300ms: stats(ms.filter((_, i) => gapMs[i])) };
+  out('reconnect_screen_p50_ms', f2(r.restored.p50));
+  out('reconnect_screen_p99_ms', f2(r.restored.p99));
+  out('reconnect_after_300ms_p50_ms', f2(r.after_300ms.p50));
+  return r;
+}
+
+// Host tasks of a container (pids cgroup: gVisor's threads under runsc).
+function tasksOf(cid) {
+  for (const p of [`/sys/fs/cgroup/pids/docker/${cid}/pids.current`,
+    `/sys/fs/cgroup/system.slice/docker-${cid}.scope/pids.current`, `/sys/fs/cgroup/docker/${cid}/pids.current`]) {
+    try { return +fs.readFileSync(p, 'utf8').trim(); } catch (e) { /* next */ }
+  }
+  return NaN;
+}
+
+// 24 terminals typing a command every second, with reconnects spread
+// over them; sessions lost (goal 0), threads and memory before/after.
+async function scenarioSoak(url, terms, secs, reconnects) {
+  const sess = [], open = [];
+  const wsd = +args['websocketd-pid'] || 0;
+  for (let i = 0; i < terms; i++) {
+    const s = await createSession(url);
+    sess.push(s.id);
+    open.push(await openTerminal(url, s.id));
+  }
+  const cids = await Promise.all(sess.map(async (id) => (await inspect(id) || {}).Id));
+  const tasks0 = cids.map(tasksOf);
+  const wsd0 = wsd ? memOf(wsd).rss : NaN;
+  const relay0 = relayPids().map(memOf).reduce((a, m) => a + (m.rss || 0), 0);
+  let cmds = 0, lost = 0, recon = 0, fails = 0;
+  const end = now() + secs * 1000;
+  const every = Math.max(1, Math.floor((secs * terms) / Math.max(1, reconnects)));
+  let tick = 0;
+  while (now() < end) {
+    for (let i = 0; i < terms; i++) {
+      tick++;
+      if (open[i].closed) { lost++; open[i] = await openTerminal(url, sess[i]).catch(() => open[i]); continue; }
+      if (recon < reconnects && tick % every === 0) {
+        wsClose(open[i]);
+        try { open[i] = await openTerminal(url, sess[i]); recon++; } catch (e) { fails++; }
+        continue;
+      }
+      wsSend(open[i], 'echo soak-$((1+1))\r');
+      cmds++;
+    }
+    await sleep(1000);
+  }
+  await sleep(1000);
+  const alive = [];
+  for (const id of sess) alive.push((await request('GET', `${url}/api/v1/sessions/${id}`, null, { headers: hdrs() })).status === 200);
+  const tasks1 = cids.map(tasksOf);
+  const relay1 = relayPids().map(memOf).reduce((a, m) => a + (m.rss || 0), 0);
+  const wsd1 = wsd ? memOf(wsd).rss : NaN;
+  for (const t of open) wsClose(t);
+  for (const id of sess) await deleteSession(url, id).catch(() => {});
+  const sum = (a) => a.reduce((x, y) => x + (Number.isFinite(y) ? y : 0), 0);
+  const r = { terms, secs, commands: cmds, reconnects: recon, reconnect_failures: fails,
+    sessions_lost: alive.filter((x) => !x).length, closed_seen: lost,
+    sandbox_tasks_before: sum(tasks0), sandbox_tasks_after: sum(tasks1),
+    relays_rss_kib_before: relay0, relays_rss_kib_after: relay1,
+    websocketd_rss_kib_before: wsd0, websocketd_rss_kib_after: wsd1 };
+  for (const k of Object.keys(r)) out(`soak_${k}`, r[k]);
+  return r;
+}
+
+// Server-side memory at n live terminals: toolkata-api + websocketd +
+// relays, PSS (shared pages split among the processes that map them).
+async function scenarioServerMemory(url, levels) {
+  const wsd = +args['websocketd-pid'] || 0, apiPid = +args['api-pid'] || 0;
+  const sess = [], open = [], rows = [];
+  try {
+    for (const level of levels) {
+      while (open.length < level) {
+        const s = await createSession(url);
+        sess.push(s.id);
+        open.push(await openTerminal(url, s.id));
+      }
+      await sleep(1500);
+      const relays = relayPids().map(memOf);
+      const relayPss = relays.reduce((a, m) => a + (m.pss || 0), 0);
+      const row = { terminals: level, relays: relays.length, relay_pss_kib: relayPss,
+        websocketd_pss_kib: wsd ? memOf(wsd).pss : NaN, api_pss_kib: apiPid ? memOf(apiPid).pss : NaN };
+      row.server_pss_kib = row.relay_pss_kib + row.websocketd_pss_kib + row.api_pss_kib;
+      rows.push(row);
+      out(`server_pss_${level}_terminals_mib`, f2(row.server_pss_kib / 1024));
+      out(`server_pss_${level}_relay_each_kib`, (relayPss / Math.max(1, relays.length)).toFixed(0));
+      out(`server_pss_${level}_websocketd_mib`, f2(row.websocketd_pss_kib / 1024));
+    }
+  } finally {
+    for (const t of open) wsClose(t);
+    await sleep(1000);
+    for (const id of sess) await deleteSession(url, id).catch(() => {});
+  }
+  return rows;
+}
+
+// Host memory of one pooled (ready, unclaimed) container.
+async function scenarioPoolMemory(url) {
+  await waitPool(url, 1, 30000);
+  const ids = execFileSync('docker', ['ps', '-q', '--no-trunc', '--filter', 'label=toolkata.pool'])
+    .toString().split('\n').filter(Boolean).slice(0, 3);
+  const use = [];
+  for (const id of ids) {
+    const st = await engine('GET', `/containers/${id}/stats?stream=false`);
+    try { use.push(JSON.parse(st.body).memory_stats.usage / 1024); } catch (e) { /* none */ }
+  }
+  const r = { containers: use.length, kib: use.length ? use.reduce((a, b) => a + b, 0) / use.length : NaN };
+  out('pool_container_kib', r.kib.toFixed(0));
+  return r;
+}
+
 // --only a,b: run just those scenarios (create, terminal, throughput,
 // levels, runc_memory, rest); the default is all of them.
 const only = args.only ? String(args.only).split(',') : null;
@@ -437,8 +713,10 @@ const want = (name) => !only || only.includes(name);
   const n = quick ? 2 : 20;
   const runc = args['runc-url'];
   if (want('create')) {
-    S.create_runsc = await scenarioCreate(base, 'runsc', 256, n);
-    if (runc) S.create_runc = await scenarioCreate(runc, 'runc', 50, n);
+    // The cold path (no pool) against raw create+start: what a create
+    // costs when the pool is empty.
+    S.create_runsc = await scenarioCreate(args['cold-url'] || base, 'runsc', 2048, n);
+    if (runc) S.create_runc = await scenarioCreate(args['runc-cold-url'] || runc, 'runc', 50, n);
   }
   if (want('terminal')) {
     S.terminal_runsc = await scenarioTerminal(base, 'runsc', quick ? 2 : 15, quick ? 5 : 30);
@@ -453,6 +731,23 @@ const want = (name) => !only || only.includes(name);
   }
   if (runc && want('runc_memory')) S.runc_memory = await runcMemory(runc, quick ? 2 : 10);
   if (want('rest')) S.rest = await scenarioRest(base, quick ? 1 : 5);
+  const cold = args['cold-url'], runcCold = args['runc-cold-url'];
+  if (want('tti')) {
+    const k = quick ? 2 : 30;
+    S.tti_runsc_warm = await scenarioTti(base, 'runsc_warm', true, k);
+    if (cold) S.tti_runsc_cold = await scenarioTti(cold, 'runsc_cold', false, quick ? 1 : 15);
+    if (runc) S.tti_runc_warm = await scenarioTti(runc, 'runc_warm', true, k);
+    if (runcCold) S.tti_runc_cold = await scenarioTti(runcCold, 'runc_cold', false, quick ? 1 : 15);
+  }
+  if (want('burst')) {
+    S.burst_runsc = await scenarioBurst(base, 'runsc', quick ? 3 : 20);
+    if (runc) S.burst_runc = await scenarioBurst(runc, 'runc', quick ? 3 : 20);
+  }
+  if (want('prompt')) S.prompt = await scenarioPrompt(base, quick ? 3 : 30);
+  if (want('reconnect')) S.reconnect = await scenarioReconnect(base, quick ? 4 : 30);
+  if (want('pool_memory')) S.pool_memory = await scenarioPoolMemory(base);
+  if (want('server_memory')) S.server_memory = await scenarioServerMemory(base, quick ? [1, 2] : [1, 10, 20, 100]);
+  if (want('soak')) S.soak = await scenarioSoak(base, quick ? 3 : 24, quick ? 8 : 180, quick ? 3 : 50);
   if (args.out) fs.writeFileSync(args.out, JSON.stringify(results, null, 1));
   out('bench', 'done');
 })().catch((e) => { console.error('bench: ' + (e.stack || e)); process.exit(1); });

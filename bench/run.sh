@@ -1,7 +1,8 @@
 #!/bin/sh
-# run.sh: `make bench`.  Without BENCH_URL it starts two private stacks
+# run.sh: `make bench`.  Without BENCH_URL it starts four private stacks
 # (deploy/run-local.sh in temporary folders, own ports and instances, rate
-# limits off): gVisor (runsc) and runc, runs bench/bench.js against them,
+# limits off): gVisor (runsc) and runc, each with the warm pool (2) and
+# without it (the cold path), runs bench/bench.js against them,
 # stops them by their pids, writes bench/results/<date>.json and
 # regenerates the tables in bench/REPORT.md.  With BENCH_URL (and
 # BENCH_KEY) it measures that server instead (runsc numbers only).
@@ -32,11 +33,11 @@ cleanup() {
 		done
 		echo "bench: logs kept in /tmp/toolkata-bench-logs" >&2
 	fi
-	for d in "$tmp/runsc" "$tmp/runc"; do
+	for d in "$tmp/runsc" "$tmp/runsc-cold" "$tmp/runc" "$tmp/runc-cold"; do
 		[ -d "$d" ] && TOOLKATA_RUN_DIR=$d "$top/deploy/stop-local.sh" >/dev/null
 	done
 	# Sessions a failed run left behind: remove their containers by label.
-	for g in true false; do
+	for g in runsc runsc-cold runc runc-cold; do
 		ids=$(docker ps -aq --filter "label=toolkata.instance=bench-$g-$$")
 		# shellcheck disable=SC2086
 		[ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
@@ -50,11 +51,12 @@ free_port() {
 	    s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-start_stack() { # dir gvisor
+start_stack() { # dir gvisor pool-size
 	mkdir -p "$1"
 	TOOLKATA_RUN_DIR=$1 TOOLKATA_HTTP_PORT=$(free_port) \
 	    TOOLKATA_WS_PORT=$(free_port) SANDBOX_USE_GVISOR=$2 \
-	    SANDBOX_INSTANCE="bench-$2-$$" DISABLE_RATE_LIMIT=true \
+	    SANDBOX_POOL_SIZE=$3 SANDBOX_EVICT_AFTER=0 \
+	    SANDBOX_INSTANCE="bench-${1##*/}-$$" DISABLE_RATE_LIMIT=true \
 	    CIRCUIT_MAX_CONTAINERS=1000 CIRCUIT_MAX_MEMORY_PERCENT=100 \
 	    TOOLKATA_MAXFORKS=1000 SANDBOX_WORKERS=8 \
 	    SANDBOX_IDLE_TIMEOUT=86400 SANDBOX_MAX_LIFETIME=86400 \
@@ -69,11 +71,14 @@ if [ -n "${BENCH_URL:-}" ]; then
 	set -- "$@" --url "$BENCH_URL"
 	[ -n "${BENCH_KEY:-}" ] && set -- "$@" --key "$BENCH_KEY"
 else
-	url=$(start_stack "$tmp/runsc" true)
-	runc=$(start_stack "$tmp/runc" false)
-	url=$(echo "$url" | sed 's/localhost/127.0.0.1/')
-	runc=$(echo "$runc" | sed 's/localhost/127.0.0.1/')
-	set -- "$@" --url "$url" --runc-url "$runc" \
+	# Warm (the default pool of 2) and cold (no pool) for each runtime.
+	url=$(start_stack "$tmp/runsc" true 2 | sed 's/localhost/127.0.0.1/')
+	cold=$(start_stack "$tmp/runsc-cold" true 0 | sed 's/localhost/127.0.0.1/')
+	runc=$(start_stack "$tmp/runc" false 2 | sed 's/localhost/127.0.0.1/')
+	runc_cold=$(start_stack "$tmp/runc-cold" false 0 |
+	    sed 's/localhost/127.0.0.1/')
+	set -- "$@" --url "$url" --runc-url "$runc" --cold-url "$cold" \
+	    --runc-cold-url "$runc_cold" --runc-state "$tmp/runc/state.db" \
 	    --state "$tmp/runsc/state.db" \
 	    --websocketd-pid "$(cat "$tmp/runsc/websocketd.pid")" \
 	    --api-pid "$(cat "$tmp/runsc/api.pid")"
