@@ -7,9 +7,21 @@
 die() { echo "$prog: error: $*" >&2; exit 1; }
 say() { echo "$prog: $*"; }
 
-# run CMD...: print it as "+ CMD" (shell-quoted); run it unless a dry run.
+# show CMD...: "+ CMD", each word single-quoted when it needs quoting.
+show() {
+	local a line="+"
+	for a in "$@"; do
+		case $a in
+		'' | *[!A-Za-z0-9_./:=@,+%-]*) a="'${a//\'/\'\\\'\'}'" ;;
+		esac
+		line="$line $a"
+	done
+	echo "$line"
+}
+
+# run CMD...: show it; run it unless a dry run.
 run() {
-	echo "+ $(printf '%q ' "$@" | sed 's/ $//')"
+	show "$@"
 	[ "$dry" -eq 1 ] || "$@"
 }
 
@@ -18,7 +30,7 @@ run() {
 out() {
 	local ph=$1
 	shift
-	echo "+ $(printf '%q ' "$@" | sed 's/ $//')" >&2
+	show "$@" >&2
 	if [ "$dry" -eq 1 ]; then
 		echo "$ph"
 	else
