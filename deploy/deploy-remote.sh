@@ -20,15 +20,17 @@ usage: deploy-remote.sh --host [USER@]HOST --env FILE [options]
   --ssh-config FILE   ssh -F FILE (e.g. a ProxyCommand)
   --image MODE        build: make image on the host (default)
                       ship: docker save the local toolkata-sandbox:latest
-                            and load it there (skipped if it is already there)
+                            (or --ship-ref REF) and load it there as
+                            toolkata-sandbox:latest (skipped if it is there)
                       keep: leave the host's image alone
+  --ship-ref REF      local image to ship (default toolkata-sandbox:latest)
   --dry-run           print every command, in order, and run none
   -h, --help          this text
 EOF
 }
 
 host="" envf="" rev=HEAD src="" port=22 sshcfg="" image=build dry=0
-img=toolkata-sandbox:latest
+img=toolkata-sandbox:latest ref=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--host) host=${2:?--host needs a value}; shift ;;
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--port) port=${2:?--port needs a number}; shift ;;
 	--ssh-config) sshcfg=${2:?--ssh-config needs a file}; shift ;;
 	--image) image=${2:?--image needs build, ship or keep}; shift ;;
+	--ship-ref) ref=${2:?--ship-ref needs an image}; shift ;;
 	--dry-run) dry=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "deploy: unknown option '$1'" >&2; usage >&2; exit 64 ;;
@@ -95,18 +98,22 @@ ibuild=""
 case $image in
 build) ibuild=" --build-image" ;;
 ship)
-	local_id=$(docker image inspect -f '{{.Id}}' "$img" 2>/dev/null) ||
+	ref=${ref:-$img}
+	local_id=$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null) ||
 		{ [ "$dry" -eq 1 ] && local_id="<local-image-id>"; } ||
-		die "no local image $img to ship (make image)"
+		die "no local image $ref to ship (make image)"
 	if [ "$dry" -eq 1 ]; then
 		echo "+ ${ssh_cmd[*]} $host '${sudo}docker image inspect -f {{.Id}} $img'"
-		echo "+ docker save $img | ${ssh_cmd[*]} $host '${sudo}docker load'   (when the ids differ)"
+		echo "+ docker save $ref | ${ssh_cmd[*]} $host '${sudo}docker load'   (when the ids differ)"
+		[ "$ref" = "$img" ] || echo "+ ${ssh_cmd[*]} $host '${sudo}docker tag $ref $img && ${sudo}docker rmi $ref'"
 	else
 		remote_id=$(remote "${sudo}docker image inspect -f '{{.Id}}' $img 2>/dev/null" || true)
 		if [ "$remote_id" = "$local_id" ]; then
 			say "image $img: already there ($local_id), not shipped"
 		else
-			docker save "$img" | remote "${sudo}docker load -q" >/dev/null
+			docker save "$ref" | remote "${sudo}docker load -q" >/dev/null
+			[ "$ref" = "$img" ] ||
+				remote "${sudo}docker tag $ref $img && ${sudo}docker rmi $ref" >/dev/null
 			say "image $img: shipped ($local_id)"
 		fi
 	fi ;;

@@ -268,21 +268,26 @@ step_ufw() {
 }
 
 step_fail2ban() {
-	local f=/etc/fail2ban/jail.d/toolkata.local c=0
+	local f=/etc/fail2ban/jail.d/toolkata.local c=0 ban=ufw
+	# Without ufw (Oracle's images) bans go straight to iptables.
+	[ "$ufw" -eq 1 ] || ban=iptables-multiport
 	put "$f" 0644 root:root <<EOF && c=1
 # toolkata-sandbox: sshd jail, journal backend (no /var/log/auth.log here).
 [DEFAULT]
 bantime = 1h
 findtime = 10m
 maxretry = 3
-banaction = ufw
+banaction = $ban
 
 [sshd]
 enabled = true
 port = $ssh_port
 backend = systemd
 EOF
-	firewall_ok fail2ban || return 0
+	if [ "$incontainer" -eq 1 ] && [ "$force_fw" -eq 0 ]; then
+		say "fail2ban: not started (in a container: its bans would change the host's firewall; --firewall when it has its own network)"
+		return 0
+	fi
 	if [ "$c" -eq 1 ] || ! systemctl is-active --quiet fail2ban; then
 		act "fail2ban: enabled and (re)started" \
 		    systemctl enable --quiet fail2ban

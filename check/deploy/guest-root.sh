@@ -14,7 +14,7 @@ pkgs=$("$top/deploy/setup-server.sh" --list-packages | tr '\n' ' ')
 key=$(printf '%s\n%s\n' "$pkgs" "$(sed -n '/^# key:/p' "$0")" | sha256sum | cut -c 1-12)
 # key: v1 (bump to rebuild)
 root=$cache/root-$key
-if [ -x "$root/usr/bin/dockerd" ] && [ -f "$root/.complete" ]; then
+if [ -x "$root/usr/sbin/dockerd" ] && [ -f "$root/.complete" ]; then
 	echo "$root"
 	exit 0
 fi
