@@ -184,7 +184,7 @@ SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
 	-e 's|@DATADIR@|$(DATADIR)|g'
 UNITS := toolkata-api.service toolkata-ws.service
 
-.PHONY: install uninstall check-deploy
+.PHONY: install uninstall check-deploy check-plans
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)/caddy.service.d \
@@ -215,8 +215,14 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)/caddy.service.d \
 	    2>/dev/null
 
+# The cloud scripts' dry-run plans (stubbed CLIs), inside `make check`.
+check: check-plans
+check-plans: bin/toolkata-api
+	@./check/deploy/plans.sh
+
 # The real deployment suite: a systemd-nspawn Debian 12 guest (cached root),
 # setup-server.sh and deploy over ssh, twice (~5 min).
-check-deploy: all
+check-deploy: deps all image
+	@./deploy/deps.sh systemd-container openssh-client
 	@./check/deploy/nspawn.sh
 # --- end deployment --------------------------------------------------------

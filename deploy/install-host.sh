@@ -8,9 +8,11 @@
 #   toolkata-ws    websocketd, its wrapper, unit or environment changed; a
 #                  new toolkata-relay needs nothing (websocketd execs it
 #                  afresh for each terminal), live terminals stay
-#   caddy          restart if its drop-in changed, reload if the Caddyfile
-#                  or the environment changed, otherwise left alone (a
-#                  reload drops every live terminal)
+#   caddy          restart if its drop-in or the environment changed (an
+#                  {env.VAR} placeholder is read from the running process's
+#                  environment, which a reload keeps), reload if only the
+#                  Caddyfile changed, otherwise left alone (a reload drops
+#                  every live terminal)
 # Then checks each service runs as its user and /health answers over HTTPS.
 set -euo pipefail
 
@@ -51,8 +53,8 @@ id toolkata >/dev/null 2>&1 || die "no user toolkata: run deploy/setup-server.sh
 api_files="$prefix/bin/toolkata-api $unitdir/toolkata-api.service $envfile"
 ws_files="/usr/bin/websocketd $prefix/libexec/toolkata/toolkata-ws $unitdir/toolkata-ws.service $envfile"
 relay_files="$prefix/bin/toolkata-relay"
-caddy_restart_files="$unitdir/caddy.service.d/toolkata.conf /usr/bin/caddy"
-caddy_reload_files="$prefix/share/toolkata/Caddyfile $envfile"
+caddy_restart_files="$unitdir/caddy.service.d/toolkata.conf /usr/bin/caddy $envfile"
+caddy_reload_files="$prefix/share/toolkata/Caddyfile"
 unit_files="$unitdir/toolkata-api.service $unitdir/toolkata-ws.service $unitdir/caddy.service.d/toolkata.conf"
 
 sums() {
