@@ -237,5 +237,21 @@ for s in hetzner/provision.sh hetzner/deploy.sh hetzner/teardown.sh oracle/provi
     oracle/deploy.sh oracle/teardown.sh deploy/deploy-remote.sh deploy/setup-server.sh deploy/install-host.sh; do
 	t "$s --help" bash -c "'$top/$s' --help | grep -q usage"
 done
+# make install / uninstall into a DESTDIR.
+d=$work/destdir
+make -s -C "$top" install DESTDIR="$d" PREFIX=/opt/tk >/dev/null
+t "make install: binaries, wrapper, units, drop-in, Caddyfile, image files, logrotate" bash -c "
+    for f in /opt/tk/bin/toolkata-api /opt/tk/bin/toolkata-relay /opt/tk/libexec/toolkata/toolkata-ws \
+        /opt/tk/lib/systemd/system/toolkata-api.service /opt/tk/lib/systemd/system/toolkata-ws.service \
+        /opt/tk/lib/systemd/system/caddy.service.d/toolkata.conf /opt/tk/share/toolkata/Caddyfile \
+        /opt/tk/share/toolkata/docker/Dockerfile /opt/tk/share/toolkata/sandbox.env.example /etc/logrotate.d/toolkata; do
+        [ -f '$d'\$f ] || { echo missing \$f; exit 1; }; done"
+t "make install: PREFIX substituted in the units, no @VAR@ left" bash -c \
+    "grep -q '^ExecStart=/opt/tk/bin/toolkata-api$' '$d/opt/tk/lib/systemd/system/toolkata-api.service' &&
+    grep -q '^ExecStart=/opt/tk/libexec/toolkata/toolkata-ws$' '$d/opt/tk/lib/systemd/system/toolkata-ws.service' &&
+    ! grep -rq '@[A-Z]*DIR@' '$d/opt/tk/lib' '$d/opt/tk/libexec' '$d/etc'"
+make -s -C "$top" uninstall DESTDIR="$d" PREFIX=/opt/tk >/dev/null
+t "make uninstall: no file left" test -z "$(find "$d" -type f)"
+
 echo "check: $pass passed, $fail failed (deployment plans)"
 [ "$fail" -eq 0 ]
