@@ -339,8 +339,12 @@ PubkeyAuthentication yes
 X11Forwarding no
 MaxAuthTries 3
 EOF
-		[ "$dry" -eq 1 ] || sshd -t || die "sshd -t rejects $f"
-		act "sshd: reloaded" systemctl reload ssh.service
+		# Ubuntu 24.04 socket-activates sshd: no /run/sshd, no running
+		# daemon to reload until a connection comes (which reads the
+		# new file anyway).
+		[ "$dry" -eq 1 ] || { mkdir -p /run/sshd && sshd -t; } ||
+			die "sshd -t rejects $f"
+		act "sshd: reloaded" systemctl try-reload-or-restart ssh.service
 	fi
 }
 

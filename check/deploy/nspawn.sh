@@ -44,10 +44,15 @@ cleanup() {
 	[ -z "${ship:-}" ] || docker rmi "$ship" >/dev/null 2>&1 || true
 	[ -z "$hold_pid" ] || { kill "$hold_pid" 2>/dev/null; wait "$hold_pid" 2>/dev/null; } || true
 	stop_guest
-	# --keep-unit leaves empty payload/ and supervisor/ cgroups behind.
-	for d in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
-		rmdir "$d/payload" "$d/supervisor" 2>/dev/null || true
-	done
+	# --keep-unit leaves empty payload/ and supervisor/ cgroup trees
+	# behind (mechanics.md H4); only when no other nspawn guest runs.
+	if ! pgrep -x systemd-nspawn >/dev/null; then
+		for d in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
+			for c in "$d/payload" "$d/supervisor"; do
+				[ ! -d "$c" ] || find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
+			done
+		done
+	fi
 	if [ "${TOOLKATA_KEEP:-0}" = 1 ]; then
 		log "kept $work"
 	else
