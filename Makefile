@@ -218,6 +218,7 @@ uninstall:
 # The cloud scripts' dry-run plans (stubbed CLIs), inside `make check`.
 check: check-plans
 check-plans: bin/toolkata-api
+	@./deploy/deps.sh hcloud-cli
 	@./check/deploy/plans.sh
 
 # The real deployment suite: a systemd-nspawn Debian 12 guest (cached root),

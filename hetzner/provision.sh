@@ -44,8 +44,9 @@ done
 
 need hcloud "install the hcloud CLI (Debian: apt-get install hcloud-cli)"
 need ssh "install openssh-client"
+# `hcloud context active` exits 0 and prints nothing when there is none.
 if [ "$dry" -eq 0 ] && [ -z "${HCLOUD_TOKEN:-}" ] &&
-    ! hcloud context active >/dev/null 2>&1; then
+    [ -z "$(hcloud context active 2>/dev/null)" ]; then
 	die "no Hetzner credentials: set HCLOUD_TOKEN or run 'hcloud context create toolkata'"
 fi
 key=$(pubkey "$ssh_key")

@@ -56,7 +56,7 @@ cat >"$work/stub/hcloud" <<'EOF'
 #!/bin/sh
 echo "hcloud $*" >>"$CALLS"
 case "$*" in
-"context active") [ -n "${STUB_NOCTX:-}" ] && exit 1; echo toolkata ;;
+"context active") [ -n "${STUB_NOCTX:-}" ] || echo toolkata ;;
 "ssh-key describe"* | "server describe"*) exit 1 ;;
 *"--location nbg1"*) echo "hcloud: resource_unavailable" >&2; exit 1 ;;
 "server ip"*) echo 192.0.2.10 ;;
@@ -117,6 +117,14 @@ t "hetzner provision: no hcloud is a clear error" fails_with "$work/e1" "'hcloud
     env PATH="$work/nostub" "$H/provision.sh"
 t "hetzner provision: no credentials is a clear error" fails_with "$work/e2" 'no Hetzner credentials: set HCLOUD_TOKEN' \
     env PATH="$SPATH" STUB_NOCTX=1 "$H/provision.sh"
+if command -v hcloud >/dev/null; then
+	# The real CLI (Debian's hcloud-cli) with no context and no token.
+	mkdir -p "$work/emptyhome"
+	t "hetzner provision: the real hcloud without credentials is a clear error" fails_with "$work/e2b" \
+	    'no Hetzner credentials' env HOME="$work/emptyhome" "$H/provision.sh"
+	t "hetzner: the real hcloud knows every flag provision uses" bash -c \
+	    "h=\$(hcloud server create --help 2>&1); for f in --name --type --image --location --ssh-key; do grep -q -- \"\$f \" <<<\"\$h\" || exit 1; done; hcloud ssh-key create --help 2>&1 | grep -q -- --public-key-from-file"
+fi
 printf 'SANDBOX_API_KEY=k\nSANDBOX_ALLOWED_ORIGINS=https://a.example\nSANDBOX_DOMAIN=sandbox.example\n' >"$work/ok.env"
 "$H/deploy.sh" --env "$work/ok.env" --src "$top" --dry-run >"$work/hd" 2>&1 || true
 t "hetzner deploy --dry-run: the shared deploy, to server.env's host, in order" in_order "$work/hd" \
