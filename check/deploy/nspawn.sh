@@ -227,6 +227,7 @@ check "second deploy (${t_deploy2} s) restarted nothing: $p2" test "$p1" = "$p2"
 check "second deploy: image not shipped again" grep -q 'already there' "$work/deploy2.log"
 check "second deploy: caddy not reloaded" grep -q 'caddy.service: config unchanged, not reloaded' "$work/deploy2.log"
 check "held terminal survived the second deploy" alive 2
+log "memory with one terminal open: $(gssh 'ws=$(systemctl show -p MainPID --value toolkata-ws); echo "websocketd $(ps -o rss= -p $ws) KiB, relay $(ps -o rss= --ppid $ws | head -n 1) KiB, toolkata-api $(ps -o rss= -p $(systemctl show -p MainPID --value toolkata-api)) KiB"')"
 
 # --- a changed toolkata-api ---------------------------------------------------
 git clone -q --no-hardlinks "$top" "$work/src"
@@ -269,6 +270,22 @@ fi
 kill "$hold_pid" 2>/dev/null || true
 wait "$hold_pid" 2>/dev/null || true
 hold_pid=""
+
+# --- a changed environment file: every unit that reads it, and a new
+# SANDBOX_* variable reaches Caddy and the relays without a unit change ----
+pa=$(mainpids)
+echo "SANDBOX_WS_SECRET=deploycheck-$$" >>"$work/sandbox.env"
+deploy --image keep >"$work/deploy4.log" 2>&1 || { cat "$work/deploy4.log"; bad "fourth deploy"; exit 1; }
+pb=$(mainpids)
+sed 's/^/    /' "$work/deploy4.log"
+check "changed environment: api, websocketd and Caddy restarted ($pa -> $pb)" bash -c \
+    "for s in toolkata-api toolkata-ws caddy; do a=\$(tr ' ' '\n' <<<'$pa' | grep \"^\$s=\"); b=\$(tr ' ' '\n' <<<'$pb' | grep \"^\$s=\"); [ \"\$a\" != \"\$b\" ] || exit 1; done"
+check "a new SANDBOX_* reaches websocketd's --passenv" gssh \
+    'tr "\0" " " </proc/$(systemctl show -p MainPID --value toolkata-ws)/cmdline | grep -q "passenv [^ ]*SANDBOX_WS_SECRET"'
+check "a new SANDBOX_* is in Caddy's environment" gssh \
+    'tr "\0" "\n" </proc/$(systemctl show -p MainPID --value caddy)/environ | grep -qx "SANDBOX_WS_SECRET=deploycheck-[0-9]*"'
+check "GOMEMLIMIT = 10 MiB x maxforks + 32 MiB for websocketd" gssh \
+    'tr "\0" "\n" </proc/$(systemctl show -p MainPID --value toolkata-ws)/environ | grep -qx "GOMEMLIMIT=1032MiB"'
 
 # --- reboot --------------------------------------------------------------------------
 log "rebooting the guest (stop + boot)"
