@@ -227,7 +227,8 @@ check "second deploy (${t_deploy2} s) restarted nothing: $p2" test "$p1" = "$p2"
 check "second deploy: image not shipped again" grep -q 'already there' "$work/deploy2.log"
 check "second deploy: caddy not reloaded" grep -q 'caddy.service: config unchanged, not reloaded' "$work/deploy2.log"
 check "held terminal survived the second deploy" alive 2
-log "memory with one terminal open: $(gssh 'ws=$(systemctl show -p MainPID --value toolkata-ws); echo "websocketd $(ps -o rss= -p $ws) KiB, relay $(ps -o rss= --ppid $ws | head -n 1) KiB, toolkata-api $(ps -o rss= -p $(systemctl show -p MainPID --value toolkata-api)) KiB"')"
+# RSS counts the shared libraries; Private_* is what each more costs.
+log "memory with one terminal open (RSS / private KiB): $(gssh 'mem() { echo "$(ps -o rss= -p "$1" | tr -d " ")/$(awk "/^Private/ { s += \$2 } END { print s }" /proc/"$1"/smaps_rollup)"; }; ws=$(systemctl show -p MainPID --value toolkata-ws); echo "websocketd $(mem "$ws"), relay $(mem "$(ps -o pid= --ppid "$ws" | head -n 1 | tr -d " ")"), toolkata-api $(mem "$(systemctl show -p MainPID --value toolkata-api)")"')"
 
 # --- a changed toolkata-api ---------------------------------------------------
 git clone -q --no-hardlinks "$top" "$work/src"

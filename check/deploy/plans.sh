@@ -255,7 +255,7 @@ t "make install: binaries, wrapper, units, drop-in, Caddyfile, image files, logr
         /opt/tk/share/toolkata/docker/Dockerfile /opt/tk/share/toolkata/sandbox.env.example /etc/logrotate.d/toolkata; do
         [ -f '$d'\$f ] || { echo missing \$f; exit 1; }; done"
 t "make install: PREFIX substituted in the units, no @VAR@ left" bash -c \
-    "grep -q '^ExecStart=/opt/tk/bin/toolkata-api$' '$d/opt/tk/lib/systemd/system/toolkata-api.service' &&
+    "grep -q '^ExecStart=/usr/bin/env SANDBOX_LISTEN=/run/toolkata/api.sock /opt/tk/bin/toolkata-api$' '$d/opt/tk/lib/systemd/system/toolkata-api.service' &&
     grep -q '^ExecStart=/opt/tk/libexec/toolkata/toolkata-ws$' '$d/opt/tk/lib/systemd/system/toolkata-ws.service' &&
     ! grep -rq '@[A-Z]*DIR@' '$d/opt/tk/lib' '$d/opt/tk/libexec' '$d/etc'"
 make -s -C "$top" uninstall DESTDIR="$d" PREFIX=/opt/tk >/dev/null
