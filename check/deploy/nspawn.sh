@@ -252,11 +252,17 @@ check "the socket is gone after stop" gssh '! test -e /run/toolkata/api.sock'
 gssh 'systemctl start toolkata-api'
 
 # --- docker restart keeps live sessions (live-restore) ----------------------------
-cid() { gssh "docker ps -q --no-trunc --filter label=toolkata.session=$sid"; }
+# The session's container from the state file (a warm-pool container is
+# labelled toolkata.pool, not with the session): its id and start time.
+cid() {
+	gssh "c=\$(sqlite3 /var/lib/toolkata/state.db \"select container_id from sessions where id = '$sid'\") &&
+	    [ -n \"\$c\" ] && docker inspect -f '{{.Id}} {{.State.Running}} {{.State.StartedAt}}' \"\$c\""
+}
 c1=$(cid)
 gssh 'systemctl restart docker'
 c2=$(cid)
-check "docker restart: the session's container still runs ($c1)" test -n "$c1" -a "$c1" = "$c2"
+check "docker restart: the session's container still runs, not restarted ($c2)" \
+    bash -c "[ -n '$c1' ] && [ '$c1' = '$c2' ] && grep -q ' true ' <<<'$c2'"
 s=$(gcurl -H "X-API-Key: $key" "https://$domain/api/v1/sessions/$sid" || true)
 check "docker restart: the session is still live" grep -qi '"status": *"running"' <<<"$s"
 check "docker restart: a new terminal reaches the same session" \
