@@ -170,3 +170,65 @@ lint:
 
 clean:
 	rm -f lib/*.o lib/*.a fcgi/*.o relay/*.o bin/* $(UNIT) $(ITEST) $(FUZZ) .flags
+
+# --- deployment (issue 9): make install / uninstall / check-deploy --------
+# `make install PREFIX=/usr/local DESTDIR=` installs the binaries, the
+# websocketd wrapper, the systemd units (and Caddy's drop-in) under
+# $(UNITDIR), the Caddyfile, the image files (docker/), logrotate and the
+# environment template.  Never touches /etc/toolkata/sandbox.env or state.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/toolkata
+DATADIR ?= $(PREFIX)/share/toolkata
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	-e 's|@DATADIR@|$(DATADIR)|g'
+UNITS := toolkata-api.service toolkata-ws.service
+
+.PHONY: install uninstall check-deploy check-plans
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(UNITDIR)/caddy.service.d \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	$(SUBST) deploy/toolkata-ws.in >$(DESTDIR)$(LIBEXECDIR)/toolkata-ws
+	chmod 0755 $(DESTDIR)$(LIBEXECDIR)/toolkata-ws
+	for u in $(UNITS); do $(SUBST) deploy/systemd/$$u.in \
+	    >$(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	$(SUBST) deploy/systemd/caddy-toolkata.conf.in \
+	    >$(DESTDIR)$(UNITDIR)/caddy.service.d/toolkata.conf
+	chmod 0644 $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(UNITDIR)/caddy.service.d/toolkata.conf
+	install -m 0644 caddy/Caddyfile deploy/sandbox.env.example README.md \
+	    $(DESTDIR)$(DATADIR)/
+	rm -rf $(DESTDIR)$(DATADIR)/docker
+	cp -R docker $(DESTDIR)$(DATADIR)/docker
+	$(SUBST) deploy/logrotate.in >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/toolkata
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/toolkata
+
+uninstall:
+	rm -f $(BINS:bin/%=$(DESTDIR)$(BINDIR)/%) \
+	    $(DESTDIR)$(LIBEXECDIR)/toolkata-ws \
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(UNITDIR)/caddy.service.d/toolkata.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/toolkata
+	rm -rf $(DESTDIR)$(DATADIR)
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR)/caddy.service.d \
+	    2>/dev/null
+
+# The cloud scripts' dry-run plans (stubbed CLIs), inside `make check`.
+check: check-plans
+check-plans: bin/toolkata-api
+	@./deploy/deps.sh hcloud-cli
+	@./check/deploy/plans.sh
+
+# The real deployment suite: a systemd-nspawn Debian 12 guest (cached root),
+# setup-server.sh and deploy over ssh, twice (~2 min with the root cached,
+# +4 min to build it).  Ships the existing toolkata-sandbox:latest (`make
+# check` or `make image` builds it) and never rebuilds it.
+check-deploy: deps all
+	@./deploy/deps.sh systemd-container openssh-client
+	@./check/deploy/nspawn.sh
+# --- end deployment --------------------------------------------------------
