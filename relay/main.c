@@ -409,6 +409,49 @@ relay_gone(struct relay *rl)
 	(void)session_end(&rl->sess, rl->id, reason, rl->ip, now);
 }
 
+/*
+ * The stream ended but the container may live on (dockerd restarting with
+ * live-restore drops every attach): attach again, for up to
+ * RELAY_REATTACH_MS, and ask for the screen again.  False when the
+ * container is gone or the engine did not come back.
+ */
+#define RELAY_REATTACH_MS 20000
+
+static bool
+relay_reattach(struct relay *rl, const struct pump_ops *ops)
+{
+	double end = clock_mono() + RELAY_REATTACH_MS / 1000.0;
+	char extra[ENGINE_HEAD_MAX];
+	struct engine_state st;
+	size_t n = 0;
+
+	if (rl->dfd != -1)
+		(void)close(rl->dfd);
+	rl->dfd = -1;
+	while (clock_mono() < end && !relay_stop) {
+		enum err r = engine_state(rl->sess.engine, rl->s.container_id,
+		    &st);
+
+		if (r == ERR_OK && !st.running)
+			return false;
+		if (r == ERR_NOTFOUND)
+			return false;
+		if (r == ERR_OK && engine_attach(rl->cfg.docker_socket,
+		    rl->s.container_id, 2000, &rl->dfd, extra, sizeof(extra),
+		    &n) == ERR_OK) {
+			pump_free(rl->pump);
+			rl->pump = pump_new(rl->dfd, (size_t)rl->cfg.max_ws_message,
+			    ops, rl);
+			pump_preload(rl->pump, extra, n);
+			relay_control(rl, "hello");
+			log_info("attached again after the stream ended");
+			return true;
+		}
+		(void)usleep(500 * 1000);
+	}
+	return false;
+}
+
 /* Why the pump stopped, told to the client where it matters. */
 static void
 relay_end(struct relay *rl, enum err r)
@@ -505,7 +548,9 @@ main(int argc, char **argv)
 	relay_register(&rl);
 	relay_take_over(&rl);
 	relay_attach(&rl, &ops);
-	r = pump_run(rl.pump, &relay_stop);
+	while ((r = pump_run(rl.pump, &relay_stop)) == ERR_NOTFOUND &&
+	    relay_reattach(&rl, &ops))
+		;
 	relay_end(&rl, r);
 	relay_cleanup(&rl);
 	return 0;
