@@ -163,8 +163,9 @@ unit: all $(UNIT)
 lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 \
 	    --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Ilib \
-	    --suppress=missingIncludeSystem lib fcgi relay
-	clang-tidy --quiet $(LIB_SRC) $(API_SRC) $(RELAY_SRC) -- -std=c11 \
+	    --suppress=missingIncludeSystem lib fcgi relay docker/init
+	clang-tidy --quiet $(LIB_SRC) $(API_SRC) $(RELAY_SRC) docker/init/init.c \
+	    -- -std=c11 \
 	    -D_GNU_SOURCE -Ilib -Ifcgi -Irelay
 	shellcheck -S warning $$(git ls-files '*.sh') .ci/run
 

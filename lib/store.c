@@ -583,7 +583,7 @@ store_ws_others(struct store *st, const char *id, long long wsid,
     long *pids, size_t max, size_t *n)
 {
 	sqlite3_stmt *q;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	*n = 0;
 	q = st_prepare(st, "SELECT pid FROM websockets WHERE session_id=?1 "
@@ -593,7 +593,8 @@ store_ws_others(struct store *st, const char *id, long long wsid,
 	while (*n < max && (rc = sqlite3_step(q)) == SQLITE_ROW)
 		pids[(*n)++] = (long)sqlite3_column_int64(q, 0);
 	st_done(st, q);
-	return ERR_OK;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK :
+	    st_fail(st, "ws others");
 }
 
 /* ---- eviction --------------------------------------------------------- */

@@ -40,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define INIT_RING (128 * 1024)	/* output kept for a replay */
+#define INIT_RING ((size_t)128 * 1024)	/* output kept for a replay */
 #define INIT_OUT (INIT_RING + 4096)	/* bytes queued for the TTY */
 #define INIT_IN 16384		/* bytes queued for the shell */
 #define INIT_CTL 64		/* longest control message */
@@ -170,6 +170,19 @@ init_replay(struct init *it)
 	(void)queue_put(&it->out, flat + start, n - start);
 }
 
+/* A decimal number and the character after it; -1 if there is none. */
+static long
+init_number(const char *s, const char **end)
+{
+	char *e = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &e, 10);
+	*end = e;
+	return e == s || errno != 0 ? -1 : v;
+}
+
 /* ---- control messages --------------------------------------------------- */
 
 static void
@@ -189,13 +202,21 @@ init_winsize(struct init *it, long rows, long cols)
 static void
 init_control(struct init *it, const char *msg)
 {
-	long rows = 0, cols = 0;
-	char verb[8];
+	const char *p, *e;
+	long rows, cols;
+	bool hello = strncmp(msg, "tk;hello;", 9) == 0;
 
-	if (sscanf(msg, "tk;%7[a-z];%ld;%ld", verb, &rows, &cols) != 3)
+	if (!hello && strncmp(msg, "tk;size;", 8) != 0)
+		return;
+	p = msg + (hello ? 9 : 8);
+	rows = init_number(p, &e);
+	if (*e != ';')
+		return;
+	cols = init_number(e + 1, &e);
+	if (*e != '\0')
 		return;
 	init_winsize(it, rows, cols);
-	if (strcmp(verb, "hello") == 0)
+	if (hello)
 		init_replay(it);
 }
 
@@ -213,7 +234,8 @@ init_signal_session(pid_t sid, int sig)
 	(void)kill(-sid, sig);
 	while (d != NULL && (e = readdir(d)) != NULL && ndone < 64) {
 		char path[64], buf[512], *rp;
-		long pgrp = 0, sess = 0;
+		const char *cp;
+		long pgrp, sess;
 		ssize_t n;
 		int fd;
 		bool seen = false;
@@ -228,9 +250,13 @@ init_signal_session(pid_t sid, int sig)
 		if (n <= 0)
 			continue;
 		buf[n] = '\0';
-		if ((rp = strrchr(buf, ')')) == NULL ||
-		    sscanf(rp + 1, " %*c %*d %ld %ld", &pgrp, &sess) != 2 ||
-		    sess != (long)sid || pgrp <= 1 || pgrp == (long)sid)
+		/* "pid (comm) state ppid pgrp session ..." */
+		if ((rp = strrchr(buf, ')')) == NULL || strlen(rp) < 4)
+			continue;
+		(void)init_number(rp + 4, &cp);	/* ppid */
+		pgrp = init_number(cp, &cp);
+		sess = init_number(cp, &cp);
+		if (sess != (long)sid || pgrp <= 1 || pgrp == (long)sid)
 			continue;
 		for (size_t i = 0; i < ndone; i++)
 			seen = seen || done[i] == (pid_t)pgrp;
