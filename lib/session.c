@@ -3,6 +3,7 @@
  */
 #include "compat.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -201,6 +202,55 @@ out:
 
 /* ---- the warm pool ------------------------------------------------------ */
 
+/*
+ * A pool container is ready when its shell is at a prompt, not when it
+ * has started: bash -l takes ~0.4 s to get there under gVisor, and a
+ * claim before that is time the learner waits.  Attach (which costs the
+ * sandbox nothing), ask docker/init for the screen, and wait for readline's
+ * "bracketed paste on" (ESC [ ? 2004 h), which it sends as it starts
+ * reading a line; at most SESSION_SETTLE_MS, then it counts as ready.
+ */
+#define SESSION_SETTLE_MS 5000
+
+static void
+session_pool_settle(struct session_ctx *ctx, const char *cid)
+{
+	static const char hello[] = "\033_tk;hello;24;80\033\\";
+	static const char mark[] = "\033[?2004h";
+	char buf[4096], tail[sizeof(mark) + sizeof(buf)];
+	double end = clock_mono() + SESSION_SETTLE_MS / 1000.0;
+	size_t n = 0, tl = 0;
+	int fd = -1;
+
+	if (engine_attach(ctx->cfg->docker_socket, cid, 2000, &fd, buf,
+	    sizeof(buf), &n) != ERR_OK)
+		return;
+	if (write(fd, hello, sizeof(hello) - 1) != (ssize_t)sizeof(hello) - 1)
+		goto out;
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		double left = end - clock_mono();
+		ssize_t k;
+
+		memcpy(tail + tl, buf, n);
+		tl += n;
+		if (memmem(tail, tl, mark, sizeof(mark) - 1) != NULL)
+			break;
+		/* Keep the last bytes: the mark may come split. */
+		if (tl >= sizeof(mark)) {
+			memmove(tail, tail + tl - (sizeof(mark) - 1),
+			    sizeof(mark) - 1);
+			tl = sizeof(mark) - 1;
+		}
+		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) <= 0 ||
+		    (k = read(fd, buf, sizeof(buf))) <= 0)
+			break;
+		n = (size_t)k;
+	}
+out:
+	(void)close(fd);
+}
+
 enum err
 session_pool_fill(struct session_ctx *ctx, const struct cfg_image *im,
     int64_t now_ms)
@@ -225,8 +275,10 @@ session_pool_fill(struct session_ctx *ctx, const struct cfg_image *im,
 	r = engine_create(ctx->engine, &spec, cid);
 	if (r == ERR_OK && (r = store_pool_set(ctx->store, id, cid,
 	    STORE_POOL_STARTING)) == ERR_OK &&
-	    (r = engine_start(ctx->engine, cid)) == ERR_OK)
+	    (r = engine_start(ctx->engine, cid)) == ERR_OK) {
+		session_pool_settle(ctx, cid);
 		r = store_pool_set(ctx->store, id, cid, STORE_POOL_READY);
+	}
 	if (r == ERR_OK) {
 		metrics_pool_event(METRICS_POOL_FILL);
 		return ERR_OK;
