@@ -685,6 +685,28 @@ START_TEST(test_reconnects_flat)
 }
 END_TEST
 
+/* A fork bomb meets RLIMIT_NPROC inside gVisor and a memory bomb its
+ * address-space cap (docker/init): the offender fails, the shell and the
+ * session live. */
+START_TEST(test_bombs_spare_the_shell)
+{
+	char id[ID_SIZE];
+	struct term t;
+
+	stack_create_session(&st, "127.0.0.115", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.115", NULL);
+	term_run(&t, "tail /dev/zero; echo after-$((1+1))", "after-2");
+	ck_assert_ptr_nonnull(strstr(t.out, "memory exhausted"));
+	term_run(&t, "for i in $(seq 1 60); do sleep 20 & done 2>/dev/null; "
+	    "echo forked-$((2+3))", "forked-5");
+	term_run(&t, "echo running=$(jobs -p | wc -l)-end", "-end");
+	term_run(&t, "kill $(jobs -p) 2>/dev/null; echo alive-$((6*7))",
+	    "alive-42");
+	term_free(&t);
+	ck_assert_int_eq(stack_ncontainers(&st) > 0, 1);
+}
+END_TEST
+
 /* exit in the shell ends the session: the client is told, the container
  * goes, the slots are free. */
 START_TEST(test_exit_ends_session)
@@ -802,6 +824,7 @@ relay_suite(void)
 	tcase_add_test(tc, test_program_survives_reconnect);
 	tcase_add_test(tc, test_takeover);
 	tcase_add_test(tc, test_reconnects_flat);
+	tcase_add_test(tc, test_bombs_spare_the_shell);
 	tcase_add_test(tc, test_exit_ends_session);
 	tcase_add_test(tc, test_container_death_noticed);
 	tcase_add_test(tc, test_killed_relay_frees_slot);

@@ -225,7 +225,7 @@ engine_host_config(const struct engine_spec *s)
 char *
 engine_create_body(const struct engine_spec *s)
 {
-	char env_pair[64], env_life[48];
+	char env_pair[64], env_life[48], env_mem[48];
 	json_t *hc, *body;
 	char *out = NULL;
 
@@ -237,15 +237,18 @@ engine_create_body(const struct engine_spec *s)
 	    s->tool_pair);
 	(void)snprintf(env_life, sizeof(env_life), "TOOLKATA_LIFETIME=%lld",
 	    s->lifetime_s);
+	/* Each process may map 3/4 of the container's memory (docker/init). */
+	(void)snprintf(env_mem, sizeof(env_mem), "TOOLKATA_PROC_MEMORY_MB=%lld",
+	    s->memory_mb * 3 / 4);
 	hc = engine_host_config(s);
 	if (hc == NULL)
 		return NULL;
 	/* The session's shell is PID 1's child on a TTY (docker/init):
 	 * Tty and OpenStdin, so that /attach reaches it. */
-	body = json_pack("{s:s, s:[s,s], s:{s:s, s:s, s:s, s:s}, s:b, s:b,"
+	body = json_pack("{s:s, s:[s,s,s], s:{s:s, s:s, s:s, s:s}, s:b, s:b,"
 	    " s:b, s:o}",
 	    "Image", s->image,
-	    "Env", env_pair, env_life,
+	    "Env", env_pair, env_life, env_mem,
 	    "Labels", s->pooled ? "toolkata.pool" : "toolkata.session",
 	    s->session_id,
 	    "toolkata.instance", s->instance,

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -382,6 +383,27 @@ init_pty(char *name, size_t cap)
 	return m;
 }
 
+/*
+ * Under runsc a process that eats the container's memory gets the whole
+ * sandbox OOM-killed.  TOOLKATA_PROC_MEMORY_MB (set below the container's
+ * limit by the API) caps each process's address space, so one memory bomb
+ * gets ENOMEM and dies alone; several at once can still fill the sandbox.
+ */
+static void
+init_limit_memory(void)
+{
+	const char *v = getenv("TOOLKATA_PROC_MEMORY_MB");
+	const char *e;
+	long mb;
+	struct rlimit rl;
+
+	if (v == NULL || (mb = init_number(v, &e)) < 16 || *e != '\0' ||
+	    mb > 65536)
+		return;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)mb * 1024 * 1024;
+	(void)setrlimit(RLIMIT_AS, &rl);
+}
+
 static pid_t
 init_spawn(const char *slave)
 {
@@ -406,6 +428,7 @@ init_spawn(const char *slave)
 	(void)signal(SIGINT, SIG_DFL);
 	(void)signal(SIGCHLD, SIG_DFL);
 	(void)signal(SIGPIPE, SIG_DFL);
+	init_limit_memory();
 	if (chdir("/home/toolkata") == -1 && chdir("/") == -1)
 		_exit(70);
 	execl("/bin/bash", "-bash", (char *)NULL);
