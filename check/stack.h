@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "id.h"
 #include "store.h"
 #include "util.h"
 
@@ -39,6 +40,7 @@ struct stack {
 	char state[128];
 	char audit[128];
 	char instance[33];
+	char ws_secret[33];	/* SANDBOX_WS_SECRET: Caddy -> relay */
 	int port;
 	int ws_port;
 	char base[64];
@@ -115,6 +117,14 @@ stack_init(struct stack *st, const char *name)
 	stack_setenv(st, "SANDBOX_AUDIT_LOG", st->audit);
 	stack_setenv(st, "SANDBOX_INSTANCE", st->instance);
 	stack_setenv(st, "SANDBOX_ENGINE_TIMEOUT", "20");
+	{
+		unsigned char raw[16];
+
+		ck_assert_int_eq(id_random(raw, sizeof(raw)), ERR_OK);
+		for (size_t i = 0; i < sizeof(raw); i++)
+			(void)snprintf(st->ws_secret + 2 * i, 3, "%02x", raw[i]);
+		stack_setenv(st, "SANDBOX_WS_SECRET", st->ws_secret);
+	}
 	(void)snprintf(buf, sizeof(buf), "%d", st->port);
 	stack_setenv(st, "TOOLKATA_HTTP_PORT", buf);
 	stack_setenv(st, "TOOLKATA_API_SOCK", st->sock);

@@ -26,6 +26,14 @@ export TOOLKATA_WWW="$top/caddy/www"
 export SANDBOX_RELAY_LOG="$run/relay.log"
 export TOOLKATA_CADDY_LOG="$run/caddy-access.log"
 export XDG_DATA_HOME="$run/caddy" XDG_CONFIG_HOME="$run/caddy"
+# The secret Caddy hands the relay (Xwssecret): without it every terminal
+# is refused.  Kept in $run so that a restart keeps it.
+if [ -z "${SANDBOX_WS_SECRET:-}" ]; then
+	[ -s "$run/ws-secret" ] || (umask 077 &&
+	    od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$run/ws-secret")
+	SANDBOX_WS_SECRET=$(cat "$run/ws-secret")
+fi
+export SANDBOX_WS_SECRET
 
 nohup "$top/bin/toolkata-api" >>"$run/api.log" 2>&1 </dev/null &
 echo $! >"$run/api.pid"
