@@ -342,6 +342,169 @@ START_TEST(test_parallel_creates_exact)
 }
 END_TEST
 
+/* ---- slow clients ---------------------------------------------------------- */
+
+#define NSLOW_BODY 200
+#define NSLOW_HEAD 300
+#define NSLOW (NSLOW_BODY + NSLOW_HEAD)
+#define SLOW_SECONDS 60
+
+struct slow {
+	int fd[NSLOW];
+	size_t sent[NSLOW];
+	int open;		/* sockets Caddy has not closed or answered */
+	volatile int stop;
+};
+
+static const char slow_body_head[] = "POST /api/v1/sessions HTTP/1.1\r\n"
+    "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    "Content-Length: 40\r\n\r\n";
+static const char slow_body_drip[] = "{\"toolPair\":\"not-a-pair-xxxxxxxxxxxxxx\"}";
+static const char slow_head_head[] = "GET /health HTTP/1.1\r\n"
+    "Host: 127.0.0.1\r\n";
+static const char slow_head_drip[] = "X-Drip-0123456789abcdef: 0123456789"
+    "abcdef0123456789abcdef0123456789abcdef\r\n\r\n";
+
+static int
+slow_connect(const char *src, const char *head)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	(void)inet_pton(AF_INET, src, &sa.sin_addr);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	sa.sin_port = htons((uint16_t)st.port);
+	(void)inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert(ws_write_all(fd, head, strlen(head)));
+	return fd;
+}
+
+/* Every second one more byte on every socket Caddy still holds open; a
+ * socket is done when Caddy answers or closes it. */
+static void *
+slow_drip(void *arg)
+{
+	struct slow *sl = arg;
+	double end = clock_mono() + SLOW_SECONDS;
+	char buf[512];
+
+	while (!sl->stop && sl->open > 0 && clock_mono() < end) {
+		for (int i = 0; i < NSLOW; i++) {
+			const char *drip = i < NSLOW_BODY ? slow_body_drip :
+			    slow_head_drip;
+			struct pollfd pfd = { sl->fd[i], POLLIN, 0 };
+
+			if (sl->fd[i] < 0)
+				continue;
+			if (poll(&pfd, 1, 0) > 0 &&
+			    read(sl->fd[i], buf, sizeof(buf)) >= 0) {
+				(void)close(sl->fd[i]);
+				sl->fd[i] = -1;
+				sl->open--;
+				continue;
+			}
+			if (sl->sent[i] < strlen(drip) &&
+			    send(sl->fd[i], drip + sl->sent[i], 1,
+				MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+				sl->sent[i]++;
+		}
+		(void)usleep(1000000);
+	}
+	return NULL;
+}
+
+/* 200 clients dripping a body and 300 dripping headers, a byte a second:
+ * /health, a create and a terminal from another client still work, and
+ * Caddy ends every slow client itself (issue 8: four drippers froze every
+ * worker for as long as they dripped). */
+START_TEST(test_slow_clients_do_not_starve)
+{
+	static struct slow sl;
+	const char *src = "127.0.0.40";
+	char id[ID_SIZE], bsrc[32];
+	struct http_resp r;
+	pthread_t t;
+	struct ws w;
+
+	memset(&sl, 0, sizeof(sl));
+	for (int i = 0; i < NSLOW; i++) {
+		(void)snprintf(bsrc, sizeof(bsrc), "127.0.1.%d", 1 + i % 200);
+		sl.fd[i] = slow_connect(bsrc, i < NSLOW_BODY ? slow_body_head :
+		    slow_head_head);
+	}
+	sl.open = NSLOW;
+	ck_assert_int_eq(pthread_create(&t, NULL, slow_drip, &sl), 0);
+	(void)usleep(2000000);	/* every dripper is in flight */
+
+	stack_http(&st, "GET", "/health", src, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_resp_free(&r);
+	ck_assert_int_eq(create(src, key_hdrs, id), 201);
+	ck_assert_int_eq(ws_at(&w, st.port, id, src, NULL), 101);
+	ck_assert(ws_wait_text(&w, "\"connected\"", 15000));
+	ws_close(&w);
+	stack_http(&st, "GET", "/health", src, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_resp_free(&r);
+	ck_assert_msg(sl.open > 0, "the drippers were gone before the probes");
+
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_msg(sl.open == 0, "%d slow clients still open after %d s",
+	    sl.open, SLOW_SECONDS);
+	delete(id);
+}
+END_TEST
+
+/* Caddy 2.6.2 passes a buffered chunked body as CONTENT_LENGTH=-1 (H1);
+ * toolkata-api reads it to its end.  And oversized bodies are refused
+ * whole, never truncated into something that parses. */
+START_TEST(test_chunked_and_oversized_bodies)
+{
+	static const char *const chunked[] = { "X-API-Key: " KEY,
+		"Transfer-Encoding: chunked", "Content-Type: application/json",
+		NULL };
+	const char *src = "127.0.0.41";
+	struct http_resp r;
+	char id[ID_SIZE], *big;
+	json_t *j;
+
+	stack_http(&st, "POST", "/api/v1/sessions", src, chunked,
+	    "{\"toolPair\":\"nope\"}", &r);
+	ck_assert_msg(r.status == 400, "%ld %s", r.status, r.body);
+	j = resp_json(&r);
+	ck_assert_str_eq(jstr(j, "message"), "Unsupported toolPair");
+	json_decref(j);
+	http_resp_free(&r);
+	ck_assert_int_eq(create(src, chunked, id), 201);
+	delete(id);
+
+	big = malloc(100001);
+	ck_assert_ptr_nonnull(big);
+	/* Valid JSON up to any truncation point a buggy buffer might cut. */
+	memset(big, ' ', 100000);
+	memcpy(big, create_body, sizeof(create_body) - 1);
+	big[100000] = '\0';
+	big[20000] = '\0';	/* over toolkata-api's 16 KiB, under Caddy's */
+	stack_http(&st, "POST", "/api/v1/sessions", src, key_hdrs, big, &r);
+	ck_assert_int_eq(r.status, 413);
+	http_resp_free(&r);
+	big[20000] = ' ';	/* over Caddy's max_size */
+	stack_http(&st, "POST", "/api/v1/sessions", src, key_hdrs, big, &r);
+	ck_assert_int_eq(r.status, 413);
+	http_resp_free(&r);
+	stack_http(&st, "POST", "/api/v1/sessions", src, chunked, big, &r);
+	ck_assert_int_eq(r.status, 413);
+	http_resp_free(&r);
+	free(big);
+	ck_assert_int_eq(db_int("SELECT count(*) FROM sessions WHERE "
+	    "client_ip=?1", src), 1);
+}
+END_TEST
+
 static Suite *
 abuse_suite(void)
 {
@@ -355,6 +518,8 @@ abuse_suite(void)
 	tcase_add_test(tc, test_spoofed_ws_through_caddy);
 	tcase_add_test(tc, test_direct_websocketd_refused);
 	tcase_add_test(tc, test_parallel_creates_exact);
+	tcase_add_test(tc, test_chunked_and_oversized_bodies);
+	tcase_add_test(tc, test_slow_clients_do_not_starve);
 	suite_add_tcase(s, tc);
 	return s;
 }
