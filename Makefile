@@ -61,7 +61,7 @@ UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_engine check/check_metrics check/check_req \
 	check/check_frame check/check_filter check/check_pump \
 	check/check_session
-ITEST := check/check_api check/check_relay check/check_abuse
+ITEST := check/check_api check/check_relay check/check_abuse check/check_fault
 
 RELAY_SRC := relay/main.c relay/frame.c relay/pump.c
 RELAY_OBJ := $(RELAY_SRC:.c=.o)
