@@ -317,6 +317,7 @@ session_reap_rows(struct session_ctx *ctx, struct session_rows *rows,
 	for (size_t i = 0; i < rows->n; i++) {
 		struct store_session *s = &rows->row[i];
 		const char *why = NULL;
+		enum err r;
 
 		if (s->state == STORE_CREATING) {
 			if (store_pid_alive(s->owner_pid) &&
@@ -328,11 +329,11 @@ session_reap_rows(struct session_ctx *ctx, struct session_rows *rows,
 			rep->expired++;
 		else
 			continue;
-		if (session_end(ctx, s->id, why, NULL, now_ms) != ERR_OK)
-			rep->errors++;
+		r = session_end(ctx, s->id, why, NULL, now_ms);
 		/* A reservation never became a session: no hourly slot. */
-		else if (s->state == STORE_CREATING &&
-		    store_forget_history(ctx->store, s->id) != ERR_OK)
+		if (r == ERR_OK && s->state == STORE_CREATING)
+			r = store_forget_history(ctx->store, s->id);
+		if (r != ERR_OK)
 			rep->errors++;
 		s->state = STORE_ENDED;
 	}
@@ -431,7 +432,7 @@ session_abandon(struct session_ctx *ctx, const char *id)
 	(void)pthread_mutex_lock(&session_abandon_lock);
 	if (session_abandon_n == SESSION_ABANDON_MAX) {
 		memmove(session_abandon_ids[0], session_abandon_ids[1],
-		    (SESSION_ABANDON_MAX - 1) * ID_SIZE);
+		    (size_t)(SESSION_ABANDON_MAX - 1) * ID_SIZE);
 		session_abandon_n--;
 	}
 	(void)strlcpy_ok(session_abandon_ids[session_abandon_n++], id, ID_SIZE);
