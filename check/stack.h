@@ -451,9 +451,13 @@ stack_start_websocketd(struct stack *st)
 {
 	static char passenv[4096];
 	char port[32], penv[4200];
-	const char *argv[] = { "/usr/bin/websocketd", "--address=127.0.0.1",
-		port, "--binary", "--loglevel=error", "--maxforks=100",
-		"--closems=200", penv, "bin/toolkata-relay", NULL };
+	/* The GC settings of deploy/run-local.sh (mechanics.md H3), for
+	 * websocketd alone: env(1) execs it, so the pidfile stays right. */
+	const char *argv[] = { "/usr/bin/env", "GOGC=10",
+		"GOMEMLIMIT=1032MiB", "/usr/bin/websocketd",
+		"--address=127.0.0.1", port, "--binary", "--loglevel=error",
+		"--maxforks=100", "--closems=200", penv, "bin/toolkata-relay",
+		NULL };
 	FILE *fp;
 
 	if (passenv[0] == '\0') {
