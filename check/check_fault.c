@@ -261,9 +261,13 @@ expect_degraded(const char *id, const char *src, const char *why_part)
 {
 	char status[32], why[256];
 	struct http_resp r;
+	double t0 = clock_mono(), t1;
 
 	(void)session_req("DELETE", id, &r);
+	t1 = clock_mono();
 	expect_503_or_ok(&r, "DELETE");
+	(void)fprintf(stderr, "fault: DELETE with a failing store: %ld in "
+	    "%.3f s\n", r.status, t1 - t0);
 	http_resp_free(&r);
 	ck_assert_msg(stack_ncontainers(&st) == 0,
 	    "DELETE left the container running");
@@ -274,7 +278,10 @@ expect_degraded(const char *id, const char *src, const char *why_part)
 		expect_503_or_ok(&r, "create");
 		http_resp_free(&r);
 	}
+	t0 = clock_mono();
 	health(status, sizeof(status), why, sizeof(why));
+	(void)fprintf(stderr, "fault: /health %.3f s: %s: %s\n",
+	    clock_mono() - t0, status, why);
 	ck_assert_str_eq(status, "degraded");
 	ck_assert_msg(strstr(why, why_part) != NULL, "degraded: '%s'", why);
 }
