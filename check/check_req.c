@@ -668,7 +668,7 @@ static const struct {
 	{ ERR_EXPIRED, 404, "Expired" },
 	{ ERR_INVAL, 400, "BadRequest" },
 	{ ERR_UNAVAIL, 503, "ServiceUnavailable" },
-	{ ERR_IO, 500, "InternalError" },
+	{ ERR_IO, 503, "ServiceUnavailable" },	/* the store: retry */
 	{ ERR_UPSTREAM, 500, "InternalError" },
 };
 
@@ -686,6 +686,12 @@ START_TEST(test_reply_err)
 	    err_map[_i].code);
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(j,
 	    "message")));
+	/* A failing state store is transient: say when to come back. */
+	if (err_map[_i].e == ERR_IO) {
+		ck_assert_ptr_nonnull(strstr(rep.headers, "Retry-After: 5\r\n"));
+		ck_assert_int_eq(json_integer_value(json_object_get(j,
+		    "retryAfter")), 5);
+	}
 	json_decref(j);
 	reply_release(&rep);
 }
