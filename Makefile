@@ -51,7 +51,7 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 
 LIB_SRC := lib/log.c lib/clock.c lib/filter.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c \
 	lib/store.c lib/audit.c lib/engine.c lib/ecurl.c lib/ehttp.c lib/metrics.c \
-	lib/session.c
+	lib/session.c lib/ofilter.c
 LIB_OBJ := $(LIB_SRC:.c=.o)
 
 API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c \
@@ -63,8 +63,9 @@ UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_ratelimit check/check_store check/check_audit \
 	check/check_engine check/check_metrics check/check_req \
 	check/check_frame check/check_filter check/check_pump \
-	check/check_session
-ITEST := check/check_api check/check_relay check/check_pool
+	check/check_session check/check_ofilter
+ITEST := check/check_api check/check_relay check/check_pool check/check_abuse \
+	check/check_fault
 
 RELAY_SRC := relay/main.c relay/frame.c relay/pump.c
 RELAY_OBJ := $(RELAY_SRC:.c=.o)
@@ -106,7 +107,7 @@ check/%: check/%.c check/*.h .flags lib/libcore.a \
 
 # libFuzzer targets: clang, sanitizers, the whole core compiled in.
 FUZZ := fuzz/fuzz_req fuzz/fuzz_cfg fuzz/fuzz_access fuzz/fuzz_engine \
-	fuzz/fuzz_body fuzz/fuzz_frame
+	fuzz/fuzz_body fuzz/fuzz_frame fuzz/fuzz_ofilter
 FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -Ilib -Ifcgi -Irelay
@@ -120,7 +121,10 @@ fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) lib/*.h fcgi/*.h relay/*.h
 fuzz: $(FUZZ)
 	@for f in $(FUZZ); do n=$${f#fuzz/fuzz_}; mkdir -p fuzz/out/$$n; \
 	    ./$$f -max_total_time=$(FUZZ_TIME) -dict=fuzz/$$n.dict \
-	    fuzz/out/$$n fuzz/corpus/$$n || exit 1; done
+	    fuzz/out/$$n fuzz/corpus/$$n >fuzz/out/$$n.log 2>&1 || \
+	    { tail -30 fuzz/out/$$n.log; exit 1; }; \
+	    sed -n "s|^Done \([0-9]*\) runs in \([0-9]*\) second.*|fuzz: $$n: \1 runs in \2 s|p" \
+	    fuzz/out/$$n.log; done
 
 # `make fuzz-regress` (part of make check): replay the seed corpora.
 fuzz-regress: $(FUZZ)

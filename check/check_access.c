@@ -1,7 +1,7 @@
 /*
  * check_access.c: who may call (lib/access.c): the API key comparison and
- * its error codes, the client-IP rule (forwarded headers believed only from
- * trusted proxies, right-most untrusted X-Forwarded-For entry, IPv4-mapped
+ * its error codes, the client-IP rule (Caddy's Xclientip believed only from
+ * a trusted peer, by the relay only with the secret; IPv4-mapped
  * normalisation) and CIDR membership.
  */
 #include "compat.h"
@@ -31,16 +31,37 @@ load(struct cfg *cfg, const char *key, const char *proxies)
 
 /* access_client_ip() into a fresh buffer; returns it (static storage). */
 static const char *
-client_ip(const struct cfg *cfg, const char *peer, const char *xff,
-    const char *real_ip)
+client_ip(const struct cfg *cfg, const char *peer, const char *edge)
 {
 	static char out[ACCESS_IP_SIZE];
 
 	memset(out, 'Z', sizeof(out));
-	access_client_ip(cfg, peer, xff, real_ip, out);
+	access_client_ip(cfg, peer, edge, out);
 	ck_assert_uint_lt(strnlen(out, sizeof(out)), sizeof(out));
 	return out;
 }
+
+/* access_relay_peer() into a fresh buffer; NULL when refused. */
+static const char *
+relay_ip(const struct cfg *cfg, const char *secret, const char *edge)
+{
+	static char out[ACCESS_IP_SIZE];
+	const char *why = "unset";
+	bool ok;
+
+	memset(out, 'Z', sizeof(out));
+	ok = access_relay_peer(cfg, secret, edge, out, &why);
+	ck_assert_uint_lt(strnlen(out, sizeof(out)), sizeof(out));
+	if (!ok) {
+		ck_assert_ptr_nonnull(why);
+		ck_assert_str_eq(out, "unknown");
+		return NULL;
+	}
+	ck_assert_ptr_null(why);
+	return out;
+}
+
+#define SECRET "0123456789abcdef0123456789abcdef"
 
 /* ---- API key ------------------------------------------------------- */
 
@@ -97,106 +118,39 @@ START_TEST(test_ip_untrusted_peer)
 	struct cfg cfg;
 
 	load(&cfg, NULL, NULL);
-	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", NULL, NULL),
+	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", NULL), "203.0.113.9");
+	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", "1.2.3.4"),
 	    "203.0.113.9");
-	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", "1.2.3.4", NULL),
-	    "203.0.113.9");
-	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", NULL, "1.2.3.4"),
-	    "203.0.113.9");
-	ck_assert_str_eq(client_ip(&cfg, "203.0.113.9", "1.2.3.4, 127.0.0.1",
-	    "5.6.7.8"), "203.0.113.9");
-	ck_assert_str_eq(client_ip(&cfg, "2001:db8::7", "1.2.3.4", NULL),
+	ck_assert_str_eq(client_ip(&cfg, "2001:db8::7", "1.2.3.4"),
 	    "2001:db8::7");
 	/* 127.0.0.2 is not in the default 127.0.0.1/32. */
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.2", "1.2.3.4", NULL),
-	    "127.0.0.2");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.2", "1.2.3.4"), "127.0.0.2");
 	cfg_release(&cfg);
 }
 END_TEST
 
-START_TEST(test_ip_trusted_xff)
+/* From a trusted peer the edge's address counts, if it is one. */
+START_TEST(test_ip_trusted_edge)
 {
 	struct cfg cfg;
 
 	load(&cfg, NULL, NULL);
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4", NULL),
-	    "1.2.3.4");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4, 127.0.0.1",
-	    NULL), "1.2.3.4");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "6.6.6.6, 5.5.5.5",
-	    NULL), "5.5.5.5");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "6.6.6.6,5.5.5.5,::1",
-	    NULL), "5.5.5.5");
-	ck_assert_str_eq(client_ip(&cfg, "::1", "  2001:db8::1  ", NULL),
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4"), "1.2.3.4");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", " 1.2.3.4 "), "1.2.3.4");
+	ck_assert_str_eq(client_ip(&cfg, "::1", "  2001:db8::1  "),
 	    "2001:db8::1");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "::ffff:9.8.7.6", NULL),
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "::ffff:9.8.7.6"),
 	    "9.8.7.6");
-	/* XFF wins over X-Real-IP. */
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4", "9.9.9.9"),
-	    "1.2.3.4");
-	cfg_release(&cfg);
-}
-END_TEST
-
-START_TEST(test_ip_trusted_chain)
-{
-	struct cfg cfg;
-
-	load(&cfg, NULL, "10.0.0.0/8, 127.0.0.1");
-	ck_assert_str_eq(client_ip(&cfg, "10.1.2.3",
-	    "6.6.6.6, 5.5.5.5, 10.9.9.9, 10.0.0.2", NULL), "5.5.5.5");
-	ck_assert_str_eq(client_ip(&cfg, "10.1.2.3", "10.0.0.5", "7.7.7.7"),
-	    "7.7.7.7");
-	ck_assert_str_eq(client_ip(&cfg, "10.1.2.3", "10.0.0.5", NULL),
-	    "10.1.2.3");
-	cfg_release(&cfg);
-}
-END_TEST
-
-START_TEST(test_ip_garbage_xff)
-{
-	struct cfg cfg;
-
-	load(&cfg, NULL, NULL);
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "garbage", NULL),
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL), "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", ""), "127.0.0.1");
+	/* Not a list: Caddy's {remote_host} is one address. */
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4, 5.6.7.8"),
 	    "127.0.0.1");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "", NULL), "127.0.0.1");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", ",,,", NULL),
-	    "127.0.0.1");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4, bogus", NULL),
-	    "127.0.0.1");
-	/* Garbage stops the walk: nothing left of it is believed. */
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1",
-	    "1.2.3.4, bogus, 127.0.0.1", NULL), "127.0.0.1");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4:5678", NULL),
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "garbage"), "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4:5678"),
 	    "127.0.0.1");
 	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1",
-	    "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb", NULL),
-	    "127.0.0.1");
-	/* With garbage XFF, X-Real-IP is the next thing asked. */
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "garbage", "4.4.4.4"),
-	    "4.4.4.4");
-	cfg_release(&cfg);
-}
-END_TEST
-
-START_TEST(test_ip_real_ip)
-{
-	struct cfg cfg;
-
-	load(&cfg, NULL, NULL);
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, "9.9.9.9"),
-	    "9.9.9.9");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, " 9.9.9.9 "),
-	    "9.9.9.9");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, "::ffff:9.9.9.9"),
-	    "9.9.9.9");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", NULL, "junk"),
-	    "127.0.0.1");
-	/* Every XFF entry trusted: fall through to X-Real-IP. */
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "127.0.0.1, ::1",
-	    "8.8.4.4"), "8.8.4.4");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "127.0.0.1", NULL),
+	    "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb"),
 	    "127.0.0.1");
 	cfg_release(&cfg);
 }
@@ -207,14 +161,12 @@ START_TEST(test_ip_normalised)
 	struct cfg cfg;
 
 	load(&cfg, NULL, NULL);
-	ck_assert_str_eq(client_ip(&cfg, "::ffff:10.0.0.1", NULL, NULL),
-	    "10.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "::ffff:10.0.0.1", NULL), "10.0.0.1");
 	ck_assert_str_eq(client_ip(&cfg, "2001:0db8:0000:0000:0000:0000:0000:"
-	    "0001", NULL, NULL), "2001:db8::1");
-	ck_assert_str_eq(client_ip(&cfg, "2001:DB8::A", NULL, NULL),
-	    "2001:db8::a");
+	    "0001", NULL), "2001:db8::1");
+	ck_assert_str_eq(client_ip(&cfg, "2001:DB8::A", NULL), "2001:db8::a");
 	/* A mapped loopback peer is the trusted 127.0.0.1. */
-	ck_assert_str_eq(client_ip(&cfg, "::ffff:127.0.0.1", "1.2.3.4", NULL),
+	ck_assert_str_eq(client_ip(&cfg, "::ffff:127.0.0.1", "1.2.3.4"),
 	    "1.2.3.4");
 	cfg_release(&cfg);
 }
@@ -225,13 +177,12 @@ START_TEST(test_ip_unknown_peer)
 	struct cfg cfg;
 
 	load(&cfg, NULL, NULL);
-	ck_assert_str_eq(client_ip(&cfg, NULL, "1.2.3.4", NULL), "unknown");
-	ck_assert_str_eq(client_ip(&cfg, "", NULL, NULL), "unknown");
-	ck_assert_str_eq(client_ip(&cfg, "not-an-ip", "1.2.3.4", "5.5.5.5"),
+	ck_assert_str_eq(client_ip(&cfg, NULL, "1.2.3.4"), "unknown");
+	ck_assert_str_eq(client_ip(&cfg, "", NULL), "unknown");
+	ck_assert_str_eq(client_ip(&cfg, "not-an-ip", "1.2.3.4"), "unknown");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1:9000", "1.2.3.4"),
 	    "unknown");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1:9000", "1.2.3.4", NULL),
-	    "unknown");
-	ck_assert_str_eq(client_ip(&cfg, " 127.0.0.1", NULL, NULL), "unknown");
+	ck_assert_str_eq(client_ip(&cfg, " 127.0.0.1", NULL), "unknown");
 	cfg_release(&cfg);
 }
 END_TEST
@@ -241,9 +192,70 @@ START_TEST(test_ip_no_proxies)
 	struct cfg cfg;
 
 	load(&cfg, NULL, "");
-	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4", "5.5.5.5"),
-	    "127.0.0.1");
+	ck_assert_str_eq(client_ip(&cfg, "127.0.0.1", "1.2.3.4"), "127.0.0.1");
 	ck_assert(!access_is_trusted(&cfg, "127.0.0.1"));
+	cfg_release(&cfg);
+}
+END_TEST
+
+/* ---- the relay's peer ---------------------------------------------- */
+
+static void
+load_secret(struct cfg *cfg, const char *secret)
+{
+	struct fakeenv fe;
+
+	memset(&fe, 0, sizeof(fe));
+	fe.kv[0][0] = "SANDBOX_WS_SECRET";
+	fe.kv[0][1] = secret;
+	util_cfg(cfg, &fe);
+}
+
+START_TEST(test_relay_secret_matches)
+{
+	struct cfg cfg;
+
+	load_secret(&cfg, SECRET);
+	ck_assert_str_eq(relay_ip(&cfg, SECRET, "203.0.113.7"), "203.0.113.7");
+	ck_assert_str_eq(relay_ip(&cfg, SECRET, " ::ffff:203.0.113.7"),
+	    "203.0.113.7");
+	ck_assert_str_eq(relay_ip(&cfg, SECRET, "2001:db8::1"), "2001:db8::1");
+	/* The secret is right but there is no address: refused. */
+	ck_assert_ptr_null(relay_ip(&cfg, SECRET, NULL));
+	ck_assert_ptr_null(relay_ip(&cfg, SECRET, ""));
+	ck_assert_ptr_null(relay_ip(&cfg, SECRET, "1.2.3.4, 5.6.7.8"));
+	ck_assert_ptr_null(relay_ip(&cfg, SECRET, "bogus"));
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_relay_secret_wrong)
+{
+	struct cfg cfg;
+
+	load_secret(&cfg, SECRET);
+	ck_assert_ptr_null(relay_ip(&cfg, NULL, "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, "", "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, "0123456789abcdef", "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, SECRET "0", "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, "1123456789abcdef0123456789abcdef",
+	    "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, "0123456789abcdef0123456789abcdeF",
+	    "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, " " SECRET, "203.0.113.7"));
+	cfg_release(&cfg);
+}
+END_TEST
+
+/* No secret configured: nothing matches, not even an empty header. */
+START_TEST(test_relay_no_secret)
+{
+	struct cfg cfg;
+
+	load(&cfg, NULL, NULL);
+	ck_assert_ptr_null(relay_ip(&cfg, NULL, "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, "", "203.0.113.7"));
+	ck_assert_ptr_null(relay_ip(&cfg, SECRET, "203.0.113.7"));
 	cfg_release(&cfg);
 }
 END_TEST
@@ -320,7 +332,7 @@ START_TEST(test_cidr_mapped_proxy)
 	ck_assert_int_eq(cfg_parse_cidr("::ffff:0.0.0.0/95", &c), ERR_INVAL);
 	load(&cfg, NULL, "::ffff:10.0.0.0/104");
 	ck_assert(access_is_trusted(&cfg, "::ffff:10.9.9.9"));
-	ck_assert_str_eq(client_ip(&cfg, "10.9.9.9", "203.0.113.5", NULL),
+	ck_assert_str_eq(client_ip(&cfg, "10.9.9.9", "203.0.113.5"),
 	    "203.0.113.5");
 	cfg_release(&cfg);
 }
@@ -356,13 +368,16 @@ access_suite(void)
 
 	tc = tcase_create("client_ip");
 	tcase_add_test(tc, test_ip_untrusted_peer);
-	tcase_add_test(tc, test_ip_trusted_xff);
-	tcase_add_test(tc, test_ip_trusted_chain);
-	tcase_add_test(tc, test_ip_garbage_xff);
-	tcase_add_test(tc, test_ip_real_ip);
+	tcase_add_test(tc, test_ip_trusted_edge);
 	tcase_add_test(tc, test_ip_normalised);
 	tcase_add_test(tc, test_ip_unknown_peer);
 	tcase_add_test(tc, test_ip_no_proxies);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("relay_peer");
+	tcase_add_test(tc, test_relay_secret_matches);
+	tcase_add_test(tc, test_relay_secret_wrong);
+	tcase_add_test(tc, test_relay_no_secret);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cidr");

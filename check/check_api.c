@@ -608,7 +608,7 @@ START_TEST(test_ws_auth)
 	const char *id = create_ok("127.0.0.51");
 	const char *ok_env[] = { "REQUEST_METHOD=GET",
 		"PATH_INFO=/internal/ws-auth", "REMOTE_ADDR=127.0.0.1",
-		"HTTP_X_FORWARDED_FOR=198.51.100.9", "HTTP_ORIGIN=" ORIGIN_OK,
+		"HTTP_XCLIENTIP=198.51.100.9", "HTTP_ORIGIN=" ORIGIN_OK,
 		uri_q, NULL };
 	const char *no_origin[] = { "REQUEST_METHOD=GET",
 		"PATH_INFO=/internal/ws-auth", "HTTP_X_API_KEY=test-key-123",

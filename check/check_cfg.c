@@ -61,6 +61,7 @@ fe_production(struct fakeenv *fe, const char *envvar)
 	fe_set(fe, "SANDBOX_API_KEY", "k3y-of-sufficient-length");
 	fe_set(fe, "SANDBOX_ALLOWED_ORIGINS", "https://toolkata.example");
 	fe_set(fe, "SANDBOX_USE_GVISOR", "true");
+	fe_set(fe, "SANDBOX_WS_SECRET", "0123456789abcdef0123456789abcdef");
 }
 
 /* ---- defaults ------------------------------------------------------ */
@@ -695,6 +696,55 @@ START_TEST(test_production_no_rate_limit_off)
 }
 END_TEST
 
+/* Without the relay's secret anyone on the host could name a client IP. */
+START_TEST(test_production_requires_ws_secret)
+{
+	struct fakeenv fe;
+
+	fe_production(&fe, prod_vars[_i]);
+	fe_set(&fe, "SANDBOX_WS_SECRET", "");
+	expect_fail_naming(&fe, "SANDBOX_WS_SECRET");
+}
+END_TEST
+
+START_TEST(test_ws_secret_checked)
+{
+	static const char *const bad[] = { "short", "0123456789abcde",
+		"0123456789abcdef 0123", "0123456789abcdef\r\nX: y",
+		"0123456789abcdef\"" };
+	struct fakeenv fe;
+	struct cfg cfg;
+
+	memset(&fe, 0, sizeof(fe));
+	for (size_t i = 0; i < nitems(bad); i++) {
+		fe_set(&fe, "SANDBOX_WS_SECRET", bad[i]);
+		expect_fail_naming(&fe, "SANDBOX_WS_SECRET");
+	}
+	fe_set(&fe, "SANDBOX_WS_SECRET", "aZ09._~+/=-aZ09._~+/=-");
+	util_cfg(&cfg, &fe);
+	ck_assert_str_eq(cfg.ws_secret, "aZ09._~+/=-aZ09._~+/=-");
+	cfg_release(&cfg);
+}
+END_TEST
+
+/* websocketd --passenv: the secret is passed, and no name a client header
+ * could replace (HTTP_*, httpoxy; mechanics.md H3). */
+START_TEST(test_passenv_names)
+{
+	char names[4096], *p, *item;
+
+	cfg_env_names(names, sizeof(names));
+	ck_assert_ptr_nonnull(strstr(names, "SANDBOX_WS_SECRET"));
+	ck_assert_ptr_nonnull(strstr(names, "SANDBOX_STATE_FILE"));
+	p = names;
+	while ((item = strsep(&p, ",")) != NULL) {
+		ck_assert_msg(*item != '\0', "empty passenv item");
+		ck_assert_msg(strncmp(item, "HTTP_", 5) != 0,
+		    "passenv has %s", item);
+	}
+}
+END_TEST
+
 /* NODE_ENV=production counts even when SANDBOX_ENV says something else. */
 START_TEST(test_production_node_env_beside_sandbox_env)
 {
@@ -897,6 +947,10 @@ cfg_suite(void)
 	    (int)nitems(prod_vars));
 	tcase_add_loop_test(tc, test_production_no_rate_limit_off, 0,
 	    (int)nitems(prod_vars));
+	tcase_add_loop_test(tc, test_production_requires_ws_secret, 0,
+	    (int)nitems(prod_vars));
+	tcase_add_test(tc, test_ws_secret_checked);
+	tcase_add_test(tc, test_passenv_names);
 	tcase_add_test(tc, test_production_node_env_beside_sandbox_env);
 	tcase_add_loop_test(tc, test_limits_raised, 0, (int)nitems(dev_env));
 	tcase_add_test(tc, test_limits_kept);

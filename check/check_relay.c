@@ -325,9 +325,25 @@ START_TEST(test_preupgrade_answers)
 	for (int i = 0; i < 3; i++)
 		term_free(&t[i]);
 
-	/* Straight to websocketd, skipping Caddy: the relay checks again. */
+	/* Straight to websocketd, skipping Caddy: without Caddy's secret
+	 * the relay refuses; with it, it still checks the key again. */
 	ck_assert_int_eq(term_open_at(&d, st.ws_port, id, src, ORIGIN,
 	    "api_key=forged"), 101);
+	ck_assert(term_wait_ctl(&d, "Forbidden", 5000));
+	ck_assert(term_wait_closed(&d, 5000));
+	term_free(&d);
+	{
+		char sec[80];
+		const char *h[] = { sec, "Xclientip: 127.0.0.101", NULL };
+		char path[160];
+
+		(void)snprintf(sec, sizeof(sec), "Xwssecret: %s", st.ws_secret);
+		(void)snprintf(path, sizeof(path), "/api/v1/sessions/%s/ws?"
+		    "api_key=forged", id);
+		memset(&d, 0, sizeof(d));
+		ck_assert(ws_open(&d.ws, st.ws_port, path, src, ORIGIN, h));
+		ck_assert_int_eq(d.ws.status, 101);
+	}
 	ck_assert(term_wait_ctl(&d, "Invalid API key", 5000));
 	ck_assert(term_wait_closed(&d, 5000));
 	ck_assert_int_eq(d.frames, 0);

@@ -249,8 +249,8 @@ START_TEST(test_query_cap)
 END_TEST
 
 static const char *const capped[] = {
-	"HTTP_ORIGIN", "HTTP_X_API_KEY", "HTTP_HOST", "HTTP_X_FORWARDED_FOR",
-	"HTTP_X_FORWARDED_URI", "HTTP_X_FORWARDED_PROTO", "HTTP_X_REAL_IP",
+	"HTTP_ORIGIN", "HTTP_X_API_KEY", "HTTP_HOST", "HTTP_XCLIENTIP",
+	"HTTP_X_FORWARDED_URI", "HTTP_X_FORWARDED_PROTO",
 	"HTTP_X_FORWARDED_METHOD",
 };
 
@@ -442,21 +442,21 @@ START_TEST(test_client_ip)
 	struct fenv fe = { { NULL }, 0 };
 	struct mem m = { "", 0, 0, 0, 0, false };
 
+	/* From a trusted peer, Caddy's Xclientip. */
 	fenv_add(&fe, "REMOTE_ADDR=127.0.0.1");
-	fenv_add(&fe, "HTTP_X_FORWARDED_FOR=6.6.6.6, 5.5.5.5");
+	fenv_add(&fe, "HTTP_XCLIENTIP=5.5.5.5");
 	req_init(rq, &cfg, fe.v, mem_read, &m);
 	ck_assert_str_eq(rq->ip, "5.5.5.5");
 	fenv_free(&fe);
 
 	fenv_add(&fe, "REMOTE_ADDR=198.51.100.9");
-	fenv_add(&fe, "HTTP_X_FORWARDED_FOR=1.2.3.4");
-	fenv_add(&fe, "HTTP_X_REAL_IP=1.2.3.4");
+	fenv_add(&fe, "HTTP_XCLIENTIP=1.2.3.4");
 	req_init(rq, &cfg, fe.v, mem_read, &m);
 	ck_assert_str_eq(rq->ip, "198.51.100.9");
 	fenv_free(&fe);
 
 	fenv_add(&fe, "REMOTE_ADDR=::1");
-	fenv_add(&fe, "HTTP_X_REAL_IP=2001:db8::5");
+	fenv_add(&fe, "HTTP_XCLIENTIP=2001:db8::5");
 	req_init(rq, &cfg, fe.v, mem_read, &m);
 	ck_assert_str_eq(rq->ip, "2001:db8::5");
 	fenv_free(&fe);
@@ -466,9 +466,20 @@ START_TEST(test_client_ip)
 	ck_assert_str_eq(rq->ip, "10.0.0.1");
 	fenv_free(&fe);
 
-	/* An over-long X-Forwarded-For is not believed. */
+	/* Headers a client writes are never read (issue 8: X-Real-IP from
+	 * loopback chose the address; X_Forwarded_For is smuggled onto
+	 * HTTP_X_FORWARDED_FOR). */
 	fenv_add(&fe, "REMOTE_ADDR=127.0.0.1");
-	fenv_fill(&fe, "HTTP_X_FORWARDED_FOR", "1.2.3.4,", ' ', 1100);
+	fenv_add(&fe, "HTTP_X_FORWARDED_FOR=6.6.6.6");
+	fenv_add(&fe, "HTTP_X_REAL_IP=7.7.7.7");
+	fenv_add(&fe, "HTTP_FORWARDED=for=8.8.8.8");
+	req_init(rq, &cfg, fe.v, mem_read, &m);
+	ck_assert_str_eq(rq->ip, "127.0.0.1");
+	fenv_free(&fe);
+
+	/* An over-long Xclientip is not believed. */
+	fenv_add(&fe, "REMOTE_ADDR=127.0.0.1");
+	fenv_fill(&fe, "HTTP_XCLIENTIP", "1.2.3.4", ' ', 1100);
 	req_init(rq, &cfg, fe.v, mem_read, &m);
 	ck_assert_str_eq(rq->ip, "127.0.0.1");
 	ck_assert_int_eq(rq->cap_status, 431);
@@ -657,7 +668,7 @@ static const struct {
 	{ ERR_EXPIRED, 404, "Expired" },
 	{ ERR_INVAL, 400, "BadRequest" },
 	{ ERR_UNAVAIL, 503, "ServiceUnavailable" },
-	{ ERR_IO, 500, "InternalError" },
+	{ ERR_IO, 503, "ServiceUnavailable" },	/* the store: retry */
 	{ ERR_UPSTREAM, 500, "InternalError" },
 };
 
@@ -675,6 +686,12 @@ START_TEST(test_reply_err)
 	    err_map[_i].code);
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(j,
 	    "message")));
+	/* A failing state store is transient: say when to come back. */
+	if (err_map[_i].e == ERR_IO) {
+		ck_assert_ptr_nonnull(strstr(rep.headers, "Retry-After: 5\r\n"));
+		ck_assert_int_eq(json_integer_value(json_object_get(j,
+		    "retryAfter")), 5);
+	}
 	json_decref(j);
 	reply_release(&rep);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "clock.h"
 #include "engine.h"
@@ -591,6 +592,25 @@ live_count(void)
 	return n;
 }
 
+/* Rows of the hourly window (history) for session id. */
+static long long
+history_of(const char *id)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	long long n = -1;
+
+	ck_assert_int_eq(sqlite3_open(statepath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM history "
+	    "WHERE session_id=?1", -1, &q, NULL), SQLITE_OK);
+	(void)sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
 static void
 expect_ended(const char *id, const char *reason, int64_t at)
 {
@@ -1155,7 +1175,83 @@ START_TEST(test_create_attach_lost)
 }
 END_TEST
 
+/* Another connection takes the state file's write lock (as a stuck
+ * process would); the_lock_release() gives it back. */
+static sqlite3 *the_lock;
+
+static void
+the_lock_take(void)
+{
+	ck_assert_int_eq(sqlite3_open(statepath, &the_lock), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(the_lock, "BEGIN EXCLUSIVE", NULL, NULL,
+	    NULL), SQLITE_OK);
+}
+
+static void
+the_lock_release(void)
+{
+	(void)sqlite3_exec(the_lock, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(the_lock);
+	the_lock = NULL;
+}
+
+static void
+hook_lock(const char *sid ATTR_UNUSED)
+{
+	the_lock_take();
+}
+
+/* The store locks up between reserve and attach: the container goes, the
+ * client hears ERR_IO (503), and the next reaper pass of this process
+ * forgets the reservation once the store writes again, instead of holding
+ * the concurrent slot for two engine timeouts (issue 8: ~65 s). */
+START_TEST(test_create_store_locked_mid_create)
+{
+	struct store_session s;
+	struct session_reap rep;
+	enum ratelimit_verdict v;
+	long long retry;
+
+	store_set_busy(tctx.store, 100);
+	fk.on_start = hook_lock;
+	ck_assert_int_eq(session_create(&tctx, "jj-git", IP, T0, &s, &v,
+	    &retry), ERR_IO);
+	ck_assert_uint_eq(fk.n, 0);
+	/* Still locked: the pass can do nothing yet. */
+	(void)session_reap(&tctx, T0 + 500, &rep);
+	the_lock_release();
+	ck_assert_int_eq(live_count(), 1);
+	reap_ok(T0 + 1000, &rep);
+	ck_assert_int_eq(live_count(), 0);
+	ck_assert_int_eq(history_of(s.id), 0);
+	fk.on_start = NULL;
+	create_ok(IP, T0 + 1000, &s);
+}
+END_TEST
+
 /* ---- session_end ----------------------------------------------------- */
+
+/* DELETE while the store cannot write: the container goes all the same
+ * and the caller hears ERR_IO (issue 8: 500 and the container ran on). */
+START_TEST(test_end_store_locked)
+{
+	struct store_session s;
+	struct session_reap rep;
+
+	create_ok(IP, T0, &s);
+	ck_assert_uint_eq(fk.n, 1);
+	store_set_busy(tctx.store, 100);
+	the_lock_take();
+	ck_assert_int_eq(session_end(&tctx, s.id, "user_request", IP, T0 + 10),
+	    ERR_IO);
+	ck_assert_uint_eq(fk.n, 0);
+	the_lock_release();
+	/* Once it writes, the reaper ends the row: its container is gone. */
+	reap_ok(T0 + 20, &rep);
+	expect_ended(s.id, "container_exited", T0 + 20);
+	ck_assert_int_eq(live_count(), 0);
+}
+END_TEST
 
 START_TEST(test_end_once)
 {
@@ -1488,7 +1584,10 @@ START_TEST(test_reap_abandoned)
 	reserve_row(&s, IP, dead_pid(), T0);
 	if (_i > 0)
 		ctr_add(s.id, INSTANCE, _i == 2, cid);
+	ck_assert_int_eq(history_of(s.id), 1);
 	reap_ok(T0 + 1000, &rep);
+	/* Issue 8: a crashed create cost an hourly slot. */
+	ck_assert_int_eq(history_of(s.id), 0);
 	expect_rep(&rep, 0, 1, 0, _i > 0 ? 1 : 0, 0);
 	expect_ended(s.id, "abandoned", T0 + 1000);
 	ck_assert_uint_eq(fk.n, 0);
@@ -1600,6 +1699,7 @@ START_TEST(test_reap_in_flight)
 	reap_ok(T0 + STALE_MS, &rep);
 	expect_rep(&rep, 0, 1, 0, 1, 0);
 	expect_ended(s.id, "abandoned", T0 + STALE_MS);
+	ck_assert_int_eq(history_of(s.id), 0);
 	ck_assert_ptr_null(ctr_of(cid));
 }
 END_TEST
@@ -1770,9 +1870,11 @@ session_suite(void)
 	    (int)nitems(create_statuses));
 	tcase_add_test(tc, test_create_audit_fails);
 	tcase_add_test(tc, test_create_attach_lost);
+	tcase_add_test(tc, test_create_store_locked_mid_create);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("end");
+	tcase_add_test(tc, test_end_store_locked);
 	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_end_once);

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -882,6 +883,54 @@ START_TEST(test_evictable)
 }
 END_TEST
 
+/* /health's write probe: fine, then locked by another connection (an
+ * answer within the probe's own short busy timeout), then fine again. */
+START_TEST(test_probe)
+{
+	char why[128];
+	sqlite3 *db = NULL;
+	double t0;
+
+	ck_assert_int_eq(store_probe(st, 200, why, sizeof(why)), ERR_OK);
+	ck_assert_str_eq(why, "");
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	t0 = clock_mono();
+	ck_assert_int_eq(store_probe(st, 200, why, sizeof(why)), ERR_IO);
+	ck_assert_msg(clock_mono() - t0 < 3.0, "the probe waited the full "
+	    "busy timeout");
+	ck_assert_ptr_nonnull(strstr(why, "locked"));
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	ck_assert_int_eq(store_probe(st, 200, why, sizeof(why)), ERR_OK);
+}
+END_TEST
+
+/* A reservation's history entry can be dropped on its own. */
+START_TEST(test_forget_history)
+{
+	struct ratelimit rl = { 1, 5, 5 };
+	enum ratelimit_verdict v;
+	long long retry;
+	struct store_session s;
+
+	memset(&s, 0, sizeof(s));
+	(void)snprintf(s.id, sizeof(s.id), "sess_%032d", 7);
+	(void)snprintf(s.tool_pair, sizeof(s.tool_pair), "jj-git");
+	(void)snprintf(s.client_ip, sizeof(s.client_ip), "192.0.2.7");
+	s.created_at = s.last_active = 1700000000000LL;
+	s.expires_at = s.created_at + 60000;
+	ck_assert_int_eq(store_reserve(st, &rl, &s, 60000, &v, &retry), ERR_OK);
+	ck_assert_int_eq(store_end(st, s.id, "abandoned", s.created_at + 1),
+	    ERR_OK);
+	ck_assert_int_eq(store_forget_history(st, s.id), ERR_OK);
+	/* Hourly limit 1: free again. */
+	s.id[ID_LEN - 1] = '8';
+	ck_assert_int_eq(store_reserve(st, &rl, &s, 60000, &v, &retry), ERR_OK);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -908,6 +957,8 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("life");
+	tcase_add_test(tc, test_probe);
+	tcase_add_test(tc, test_forget_history);
 	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_attach);

@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "id.h"
 #include "store.h"
 #include "util.h"
 
@@ -39,6 +40,7 @@ struct stack {
 	char state[128];
 	char audit[128];
 	char instance[33];
+	char ws_secret[33];	/* SANDBOX_WS_SECRET: Caddy -> relay */
 	int port;
 	int ws_port;
 	char base[64];
@@ -118,6 +120,14 @@ stack_init(struct stack *st, const char *name)
 	/* Suites that test the warm pool turn it on; elsewhere it would
 	 * only add containers to count. */
 	stack_setenv(st, "SANDBOX_POOL_SIZE", "0");
+	{
+		unsigned char raw[16];
+
+		ck_assert_int_eq(id_random(raw, sizeof(raw)), ERR_OK);
+		for (size_t i = 0; i < sizeof(raw); i++)
+			(void)snprintf(st->ws_secret + 2 * i, 3, "%02x", raw[i]);
+		stack_setenv(st, "SANDBOX_WS_SECRET", st->ws_secret);
+	}
 	(void)snprintf(buf, sizeof(buf), "%d", st->port);
 	stack_setenv(st, "TOOLKATA_HTTP_PORT", buf);
 	stack_setenv(st, "TOOLKATA_API_SOCK", st->sock);
@@ -461,9 +471,13 @@ stack_start_websocketd(struct stack *st)
 {
 	static char passenv[4096];
 	char port[32], penv[4200];
-	const char *argv[] = { "/usr/bin/websocketd", "--address=127.0.0.1",
-		port, "--binary", "--loglevel=error", "--maxforks=100",
-		"--closems=200", penv, "bin/toolkata-relay", NULL };
+	/* The GC settings of deploy/run-local.sh (mechanics.md H3), for
+	 * websocketd alone: env(1) execs it, so the pidfile stays right. */
+	const char *argv[] = { "/usr/bin/env", "GOGC=10",
+		"GOMEMLIMIT=1032MiB", "/usr/bin/websocketd",
+		"--address=127.0.0.1", port, "--binary", "--loglevel=error",
+		"--maxforks=100", "--closems=200", penv, "bin/toolkata-relay",
+		NULL };
 	FILE *fp;
 
 	if (passenv[0] == '\0') {

@@ -26,11 +26,25 @@ export TOOLKATA_WWW="$top/caddy/www"
 export SANDBOX_RELAY_LOG="$run/relay.log"
 export TOOLKATA_CADDY_LOG="$run/caddy-access.log"
 export XDG_DATA_HOME="$run/caddy" XDG_CONFIG_HOME="$run/caddy"
+# The secret Caddy hands the relay (Xwssecret): without it every terminal
+# is refused.  Kept in $run so that a restart keeps it.
+if [ -z "${SANDBOX_WS_SECRET:-}" ]; then
+	[ -s "$run/ws-secret" ] || (umask 077 &&
+	    od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$run/ws-secret")
+	SANDBOX_WS_SECRET=$(cat "$run/ws-secret")
+fi
+export SANDBOX_WS_SECRET
 
 nohup "$top/bin/toolkata-api" >>"$run/api.log" 2>&1 </dev/null &
 echo $! >"$run/api.pid"
+# websocketd --binary holds a 10 MiB buffer per connection, which inflates
+# Go's GC target: RSS grew 11 -> 71 MB in a soak and stayed (mechanics.md
+# H3).  GOGC=10 keeps garbage near a tenth of the live heap whatever the
+# number of connections; GOMEMLIMIT is the ceiling at --maxforks of them.
+maxforks=${TOOLKATA_MAXFORKS:-200}
+GOGC=10 GOMEMLIMIT="$((maxforks * 10 + 32))MiB" \
 nohup websocketd --address=127.0.0.1 --port="$wsport" --binary \
-	--loglevel=error --maxforks="${TOOLKATA_MAXFORKS:-200}" --closems=200 \
+	--loglevel=error --maxforks="$maxforks" --closems=200 \
 	--passenv "$("$top/bin/toolkata-relay" --passenv-list)" \
 	"$top/bin/toolkata-relay" >>"$run/websocketd.log" 2>&1 </dev/null &
 echo $! >"$run/websocketd.pid"

@@ -20,6 +20,7 @@ api_init(struct api *api, const struct cfg *cfg, struct audit *audit)
 	api->sess.store = store_open(cfg->state_file, &errstr);
 	if (api->sess.store == NULL)
 		fatalx("SANDBOX_STATE_FILE: %s", errstr != NULL ? errstr : "?");
+	store_set_busy(api->sess.store, API_STORE_BUSY_MS);
 	api->sess.engine = engine_new(cfg->docker_socket,
 	    cfg->engine_timeout * 1000);
 }

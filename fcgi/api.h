@@ -21,6 +21,8 @@
 #define REQ_QUERY_MAX 2048		/* query string cap (414 above) */
 #define REQ_HEADER_MAX 1024		/* any header value we read (431) */
 #define REPLY_HEADERS_MAX 2048
+#define API_STORE_BUSY_MS 1000		/* a locked state file fails fast */
+#define API_STORE_RETRY_S 5		/* Retry-After when it does */
 
 /* What one worker (thread, or the CGI run) owns. */
 struct api {
@@ -28,6 +30,8 @@ struct api {
 	struct session_ctx sess;	/* store, engine, audit, runtime */
 	bool gvisor_available;		/* runtime registered in the engine */
 	double gvisor_checked;		/* clock_mono() of that answer */
+	double store_checked;		/* clock_mono() of the last probe */
+	char store_problem[160];	/* why the store cannot write, or "" */
 };
 
 /* Reads up to n body bytes; 0 at end of stream, -1 on error. */

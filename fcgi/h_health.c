@@ -10,6 +10,8 @@
 #include "log.h"
 
 #define GVISOR_TTL 5.0	/* seconds an engine answer about runsc is kept */
+#define STORE_TTL 1.0	/* seconds a write probe's answer is kept */
+#define STORE_PROBE_MS 200	/* busy timeout of the probe */
 
 double api_started;
 
@@ -63,15 +65,35 @@ health_pool(struct api *api)
 	    METRICS_POOL_MISS));
 }
 
+/* Can this worker's store write?  Probed at most once a second. */
+static const char *
+health_store_problem(struct api *api)
+{
+	char why[128];
+	double now = clock_mono();
+
+	if (api->store_checked != 0 && now - api->store_checked < STORE_TTL)
+		return api->store_problem[0] != '\0' ? api->store_problem : NULL;
+	api->store_checked = now;
+	api->store_problem[0] = '\0';
+	if (store_probe(api->sess.store, STORE_PROBE_MS, why, sizeof(why)) !=
+	    ERR_OK)
+		(void)snprintf(api->store_problem, sizeof(api->store_problem),
+		    "state store cannot write: %s", why);
+	return api->store_problem[0] != '\0' ? api->store_problem : NULL;
+}
+
 void
 h_health(struct api *api, struct req *req ATTR_UNUSED, struct reply *rep,
     const char *id ATTR_UNUSED)
 {
 	char ts[CLOCK_ISO_SIZE];
 	long long live = 0;
-	json_t *gv;
+	const char *problem;
+	json_t *gv, *j;
 
 	api_refresh_gvisor(api);
+	problem = health_store_problem(api);
 	(void)store_count_live(api->sess.store, &live);
 	clock_iso(clock_now_ms(), ts);
 	gv = json_pack("{s:b, s:b}", "requested", api->cfg->use_gvisor,
@@ -79,10 +101,16 @@ h_health(struct api *api, struct req *req ATTR_UNUSED, struct reply *rep,
 	if (gv != NULL && api->cfg->use_gvisor)
 		(void)json_object_set_new(gv, "runtime",
 		    json_string(api->cfg->gvisor_runtime));
-	reply_json(rep, 200, json_pack("{s:s, s:s, s:f, s:I, s:o, s:o}",
-	    "status", "ok", "timestamp", ts, "uptime", clock_mono() -
-	    api_started, "containers", (json_int_t)live, "gvisor", gv, "pool",
-	    health_pool(api)));
+	/* Still 200: reads and terminals may work; "status" says what is
+	 * wrong (the contract's field, "ok" when nothing is). */
+	j = json_pack("{s:s, s:s, s:f, s:I, s:o, s:o}", "status",
+	    problem != NULL ? "degraded" : "ok", "timestamp", ts, "uptime",
+	    clock_mono() - api_started, "containers", (json_int_t)live,
+	    "gvisor", gv, "pool", health_pool(api));
+	if (j != NULL && problem != NULL)
+		(void)json_object_set_new(j, "degraded", json_pack("[s]",
+		    problem));
+	reply_json(rep, 200, j);
 }
 
 /* Host memory in use, percent, from /proc/meminfo (total - available). */

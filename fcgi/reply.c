@@ -132,6 +132,12 @@ reply_err(struct reply *rep, enum err e)
 		    "temporarily unavailable due to high load. Please try "
 		    "again later.");
 		return;
+	case ERR_IO:
+		/* The state file or the audit log failed (locked, full,
+		 * read-only): transient, the operator's to fix. */
+		reply_retry(rep, 503, "ServiceUnavailable", "State store "
+		    "unavailable. Please try again later.", API_STORE_RETRY_S);
+		return;
 	default:
 		reply_error(rep, 500, "InternalError",
 		    "An internal error occurred");

@@ -14,8 +14,8 @@
 
 /* Headers a handler may read; checked against REQ_HEADER_MAX up front. */
 static const char *const req_capped[] = {
-	"HTTP_ORIGIN", "HTTP_X_API_KEY", "HTTP_HOST", "HTTP_X_FORWARDED_FOR",
-	"HTTP_X_FORWARDED_URI", "HTTP_X_FORWARDED_PROTO", "HTTP_X_REAL_IP",
+	"HTTP_ORIGIN", "HTTP_X_API_KEY", "HTTP_HOST", "HTTP_XCLIENTIP",
+	"HTTP_X_FORWARDED_URI", "HTTP_X_FORWARDED_PROTO",
 	"HTTP_X_FORWARDED_METHOD",
 };
 
@@ -112,9 +112,9 @@ req_init(struct req *req, const struct cfg *cfg, char **envp, req_read_fn rd,
 		if (v != NULL && strnlen(v, REQ_HEADER_MAX + 1) > REQ_HEADER_MAX)
 			req->cap_status = 431;
 	}
+	/* Xclientip, not X-Forwarded-For or X-Real-IP: see access.h. */
 	access_client_ip(cfg, req_param(req, "REMOTE_ADDR"),
-	    req_header(req, "HTTP_X_FORWARDED_FOR"),
-	    req_header(req, "HTTP_X_REAL_IP"), req->ip);
+	    req_header(req, "HTTP_XCLIENTIP"), req->ip);
 	if (req->cap_status == 0 && (strcmp(req->method, "POST") == 0 ||
 	    strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0))
 		req_read_body(req, rd, rdctx);

@@ -1,9 +1,10 @@
 /*
- * fuzz_access.c: drives lib/access.c: the client-IP rule over a peer, an
- * X-Forwarded-For list and X-Real-IP (trusted proxies 127.0.0.1, ::1 and
- * 10.0.0.0/8), the constant-time API key check, and CIDR membership.
- * Input: NUL-separated peer, X-Forwarded-For, X-Real-IP, presented key,
- * CIDR and address; a field the input does not reach is NULL.
+ * fuzz_access.c: drives lib/access.c: the client-IP rule over a peer and
+ * Caddy's Xclientip (trusted proxies 127.0.0.1, ::1 and 10.0.0.0/8), the
+ * relay's rule (Xwssecret and Xclientip), the constant-time API key check,
+ * and CIDR membership.  Input: NUL-separated peer, Xclientip, Xwssecret,
+ * presented key, CIDR and address; a field the input does not reach is
+ * NULL.
  */
 #include "compat.h"
 
@@ -18,8 +19,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ACCESS_FUZZ_KEY "fuzz-key-0123456789abcdef"
+#define ACCESS_FUZZ_SECRET "fuzz-secret-0123456789"
 
-enum access_field { A_PEER, A_XFF, A_REALIP, A_KEY, A_CIDR, A_IP, A_MAX };
+enum access_field { A_PEER, A_EDGE, A_SECRET, A_KEY, A_CIDR, A_IP, A_MAX };
 
 static struct cfg access_cfg;		/* trusted proxies, a key */
 static struct cfg access_cfg_nokey;	/* the same without a key */
@@ -40,6 +42,8 @@ access_fakeenv(const char *name, void *arg ATTR_UNUSED)
 		return "127.0.0.1,::1,10.0.0.0/8";
 	if (strcmp(name, "SANDBOX_API_KEY") == 0)
 		return ACCESS_FUZZ_KEY;
+	if (strcmp(name, "SANDBOX_WS_SECRET") == 0)
+		return ACCESS_FUZZ_SECRET;
 	return NULL;
 }
 
@@ -53,6 +57,7 @@ LLVMFuzzerInitialize(int *argc ATTR_UNUSED, char ***argv ATTR_UNUSED)
 		    errstr != NULL ? errstr : "?");
 	access_cfg_nokey = access_cfg;
 	access_cfg_nokey.api_key = (char *)(uintptr_t)"";
+	access_cfg_nokey.ws_secret = (char *)(uintptr_t)"";
 	return 0;
 }
 
@@ -91,8 +96,8 @@ access_fuzz_ip(const char *const f[A_MAX])
 	char out[ACCESS_IP_SIZE], base[ACCESS_IP_SIZE], again[ACCESS_IP_SIZE];
 	int family;
 
-	access_client_ip(&access_cfg, f[A_PEER], NULL, NULL, base);
-	access_client_ip(&access_cfg, f[A_PEER], f[A_XFF], f[A_REALIP], out);
+	access_client_ip(&access_cfg, f[A_PEER], NULL, base);
+	access_client_ip(&access_cfg, f[A_PEER], f[A_EDGE], out);
 	access_check(memchr(out, '\0', sizeof(out)) != NULL,
 	    "client ip not terminated");
 	if (strcmp(out, "unknown") == 0) {
@@ -107,12 +112,37 @@ access_fuzz_ip(const char *const f[A_MAX])
 		access_check(strcmp(out, base) == 0,
 		    "untrusted peer spoofed its address");
 	/* The result is normalised: feeding it back gives itself. */
-	access_client_ip(&access_cfg, out, NULL, NULL, again);
+	access_client_ip(&access_cfg, out, NULL, again);
 	access_check(strcmp(out, again) == 0, "client ip not normalised");
 	/* An IPv4-mapped IPv6 address is shown as IPv4. */
 	if (family == AF_INET6)
 		access_check(strncmp(out, "::ffff:", 7) != 0 ||
 		    strchr(out, '.') == NULL, "mapped address left as IPv6");
+}
+
+/* The relay's rule: an address only with the exact secret. */
+static void
+access_fuzz_relay(const char *secret, const char *edge)
+{
+	char out[ACCESS_IP_SIZE], again[ACCESS_IP_SIZE];
+	const char *why = NULL;
+	bool ok = access_relay_peer(&access_cfg, secret, edge, out, &why);
+	int family;
+
+	access_check(memchr(out, '\0', sizeof(out)) != NULL,
+	    "relay ip not terminated");
+	access_check(ok == (why == NULL), "why set on success");
+	if (secret == NULL || strcmp(secret, ACCESS_FUZZ_SECRET) != 0)
+		access_check(!ok, "wrong secret accepted");
+	if (!ok) {
+		access_check(strcmp(out, "unknown") == 0, "refused but named");
+		return;
+	}
+	access_check(access_is_addr(out, &family), "relay ip not an address");
+	access_client_ip(&access_cfg, out, NULL, again);
+	access_check(strcmp(out, again) == 0, "relay ip not normalised");
+	access_check(!access_relay_peer(&access_cfg_nokey, secret, edge, out,
+	    NULL), "no secret configured but accepted");
 }
 
 static void
@@ -165,6 +195,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	copy[size] = '\0';
 	access_split(copy, size, f);
 	access_fuzz_ip(f);
+	access_fuzz_relay(f[A_SECRET], f[A_EDGE]);
 	access_fuzz_key(f[A_KEY]);
 	access_fuzz_cidr(f[A_CIDR], f[A_IP]);
 	free(copy);

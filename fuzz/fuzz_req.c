@@ -27,7 +27,7 @@ enum req_field {
 	F_REMOTE,
 	F_ORIGIN,
 	F_URI,
-	F_REALIP,
+	F_PROTO,
 	F_HNAME,
 	F_HVALUE,
 	F_BODY,
@@ -40,11 +40,11 @@ static const char *const req_vars[F_MAX] = {
 	[F_PATH] = "PATH_INFO",
 	[F_QUERY] = "QUERY_STRING",
 	[F_CLEN] = "CONTENT_LENGTH",
-	[F_XFF] = "HTTP_X_FORWARDED_FOR",
+	[F_XFF] = "HTTP_XCLIENTIP",
 	[F_REMOTE] = "REMOTE_ADDR",
 	[F_ORIGIN] = "HTTP_ORIGIN",
 	[F_URI] = "REQUEST_URI",
-	[F_REALIP] = "HTTP_X_REAL_IP",
+	[F_PROTO] = "HTTP_X_FORWARDED_PROTO",
 };
 
 static const char *const req_query_names[] = {

@@ -9,23 +9,29 @@
 #include "access.h"
 #include "log.h"
 
-enum access_key
-access_key_check(const struct cfg *cfg, const char *presented)
+/* want == presented, in time that depends only on want's length. */
+static bool
+access_ct_equal(const char *want, const char *presented)
 {
-	const char *want = cfg->api_key;
-	size_t wl = strlen(want), pl;
+	size_t wl = strlen(want), pl = strlen(presented);
 	unsigned char diff = 0;
 
-	if (wl == 0)
-		return ACCESS_KEY_OK;
-	if (presented == NULL || presented[0] == '\0')
-		return ACCESS_KEY_MISSING;
-	pl = strlen(presented);
-	/* Constant time in the key's length: every byte of want is read. */
+	/* Every byte of want is read, whatever presented holds. */
 	for (size_t i = 0; i < wl; i++)
 		diff |= (unsigned char)(want[i] ^ (i < pl ? presented[i] : 0));
 	diff |= (unsigned char)(pl != wl);
-	return diff == 0 ? ACCESS_KEY_OK : ACCESS_KEY_INVALID;
+	return diff == 0;
+}
+
+enum access_key
+access_key_check(const struct cfg *cfg, const char *presented)
+{
+	if (cfg->api_key[0] == '\0')
+		return ACCESS_KEY_OK;
+	if (presented == NULL || presented[0] == '\0')
+		return ACCESS_KEY_MISSING;
+	return access_ct_equal(cfg->api_key, presented) ? ACCESS_KEY_OK :
+	    ACCESS_KEY_INVALID;
 }
 
 const char *
@@ -102,10 +108,12 @@ access_normalise(const char *ip, char out[ACCESS_IP_SIZE])
 	return inet_ntop(family, a, out, ACCESS_IP_SIZE) != NULL;
 }
 
-/* Copy the trimmed item [b, e) of a header into tmp; false if too long. */
+/* Copy the trimmed header value v into tmp; false if too long. */
 static bool
-access_item(const char *b, const char *e, char *tmp, size_t tmpsz)
+access_item(const char *v, char *tmp, size_t tmpsz)
 {
+	const char *b = v, *e = v + strlen(v);
+
 	while (b < e && isspace((unsigned char)*b))
 		b++;
 	while (e > b && isspace((unsigned char)e[-1]))
@@ -117,50 +125,47 @@ access_item(const char *b, const char *e, char *tmp, size_t tmpsz)
 	return true;
 }
 
-/* Right-most X-Forwarded-For entry that is not a trusted proxy. */
+/* The normalised address in header value v; false if it is not one. */
 static bool
-access_from_xff(const struct cfg *cfg, const char *xff,
-    char out[ACCESS_IP_SIZE])
+access_header_ip(const char *v, char out[ACCESS_IP_SIZE])
 {
-	const char *end = xff + strlen(xff);
 	char tmp[ACCESS_IP_SIZE + 8];
 
-	while (end > xff) {
-		const char *b = end;
-
-		while (b > xff && b[-1] != ',')
-			b--;
-		if (!access_item(b, end, tmp, sizeof(tmp)) ||
-		    !access_normalise(tmp, out))
-			return false; /* garbage: believe nothing further left */
-		if (!access_is_trusted(cfg, out))
-			return true;
-		end = b > xff ? b - 1 : xff;
-	}
-	return false;
+	return v != NULL && access_item(v, tmp, sizeof(tmp)) &&
+	    access_normalise(tmp, out);
 }
 
 void
-access_client_ip(const struct cfg *cfg, const char *peer, const char *xff,
-    const char *real_ip, char out[ACCESS_IP_SIZE])
+access_client_ip(const struct cfg *cfg, const char *peer, const char *edge,
+    char out[ACCESS_IP_SIZE])
 {
-	char tmp[ACCESS_IP_SIZE + 8];
+	char tmp[ACCESS_IP_SIZE];
 
 	if (peer == NULL || !access_normalise(peer, out)) {
 		(void)strlcpy_ok(out, "unknown", ACCESS_IP_SIZE);
 		return;
 	}
-	if (!access_is_trusted(cfg, out))
-		return;
-	if (xff != NULL && access_from_xff(cfg, xff, tmp))
-		goto found;
-	if (real_ip != NULL &&
-	    access_item(real_ip, real_ip + strlen(real_ip), tmp, sizeof(tmp)) &&
-	    access_normalise(tmp, tmp))
-		goto found;
-	return;
-found:
-	(void)strlcpy_ok(out, tmp, ACCESS_IP_SIZE);
+	if (access_is_trusted(cfg, out) && access_header_ip(edge, tmp))
+		(void)strlcpy_ok(out, tmp, ACCESS_IP_SIZE);
+}
+
+bool
+access_relay_peer(const struct cfg *cfg, const char *secret,
+    const char *edge, char out[ACCESS_IP_SIZE], const char **why)
+{
+	const char *fail = NULL;
+
+	if (cfg->ws_secret[0] == '\0')
+		fail = "SANDBOX_WS_SECRET is not set";
+	else if (secret == NULL || !access_ct_equal(cfg->ws_secret, secret))
+		fail = "no or wrong Xwssecret: not from our proxy";
+	else if (!access_header_ip(edge, out))
+		fail = "no address in Xclientip";
+	if (fail != NULL)
+		(void)strlcpy_ok(out, "unknown", ACCESS_IP_SIZE);
+	if (why != NULL)
+		*why = fail;
+	return fail == NULL;
 }
 
 static int

@@ -77,7 +77,7 @@ static const struct cfg_entry cfg_table[] = {
 	S(images, "SANDBOX_IMAGES", NULL, "jj-git=toolkata-sandbox:latest",
 	    "tool pair to image map: pair=image[,pair=image...]"),
 	S(trusted_proxies, "SANDBOX_TRUSTED_PROXIES", NULL, "127.0.0.1,::1",
-	    "peers (IP or CIDR) whose X-Forwarded-For is believed"),
+	    "peers (IP or CIDR) whose Xclientip (set by Caddy) is believed"),
 	I(memory_mb, "SANDBOX_MEMORY_MB", "128", 16, 8192,
 	    "container memory limit (MiB); swap is not allowed"),
 	I(cpu_percent, "SANDBOX_CPU_PERCENT", "50", 5, 800,
@@ -113,6 +113,10 @@ static const struct cfg_entry cfg_table[] = {
 	S(relay_log, "SANDBOX_RELAY_LOG", NULL, "",
 	    "file toolkata-relay logs to; empty: stderr, which websocketd logs "
 	    "with the URL (api_key included)"),
+	S(ws_secret, "SANDBOX_WS_SECRET", NULL, "",
+	    "secret Caddy sends the relay (Xwssecret): only with it is a client "
+	    "IP believed; 16..256 of [A-Za-z0-9._~+/=-]; unset: every terminal "
+	    "is refused; required in production"),
 	B(verbose, "SANDBOX_VERBOSE", "false",
 	    "log debug lines"),
 };
@@ -404,6 +408,11 @@ cfg_derive(struct cfg *cfg, cfg_getenv_fn get, void *arg, char **errstr)
 		    "characters of [A-Za-z0-9-]");
 	if (cfg->state_file[0] == '\0')
 		return cfg_fail(errstr, "SANDBOX_STATE_FILE: must not be empty");
+	if (cfg->ws_secret[0] != '\0' &&
+	    (strlen(cfg->ws_secret) < 16 ||
+		!cfg_valid_chars(cfg->ws_secret, 256, "._~+/=-")))
+		return cfg_fail(errstr, "SANDBOX_WS_SECRET: must be 16..256 "
+		    "characters of [A-Za-z0-9._~+/=-]");
 	if (cfg->idle_timeout > cfg->max_lifetime)
 		return cfg_fail(errstr, "SANDBOX_IDLE_TIMEOUT: longer than "
 		    "SANDBOX_MAX_LIFETIME");
@@ -429,6 +438,10 @@ cfg_check_production(const struct cfg *cfg, char **errstr)
 	if (cfg->norigins == 0)
 		return cfg_fail(errstr, "SANDBOX_ALLOWED_ORIGINS: required in "
 		    "production; set a comma-separated allowlist");
+	if (cfg->ws_secret[0] == '\0')
+		return cfg_fail(errstr, "SANDBOX_WS_SECRET: required in "
+		    "production; set the same random secret for Caddy and "
+		    "toolkata-relay");
 	if (cfg->disable_rate_limit)
 		return cfg_fail(errstr, "DISABLE_RATE_LIMIT: not allowed in "
 		    "production");
@@ -497,7 +510,13 @@ cfg_env_names(char *buf, size_t bufsz)
 		    "NODE_ENV";
 		const char *b = i < nitems(cfg_table) ? cfg_table[i].alias :
 		    NULL;
-		int n = snprintf(buf + len, bufsz - len, "%s%s%s%s",
+		int n;
+
+		if (strncmp(a, "HTTP_", 5) == 0)
+			continue;
+		if (b != NULL && strncmp(b, "HTTP_", 5) == 0)
+			b = NULL;
+		n = snprintf(buf + len, bufsz - len, "%s%s%s%s",
 		    len > 0 ? "," : "", a, b != NULL ? "," : "",
 		    b != NULL ? b : "");
 

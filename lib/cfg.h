@@ -73,6 +73,7 @@ struct cfg {
 	char *audit_log;
 	char *instance;
 	char *relay_log;
+	char *ws_secret;
 	bool verbose;
 
 	/* Derived by cfg_load(). */
@@ -105,7 +106,11 @@ enum err cfg_load(struct cfg *cfg, cfg_getenv_fn get, void *arg,
 void cfg_release(struct cfg *cfg);
 
 /* Write every variable the table reads (aliases and NODE_ENV included) as
- * a comma-separated list into buf (truncated to bufsz). */
+ * a comma-separated list into buf (truncated to bufsz): websocketd's
+ * --passenv.  No name starts with HTTP_: websocketd appends the client's
+ * headers as HTTP_* after the passed variables, so such a name could be
+ * replaced by a client header (httpoxy); the table has none and this
+ * function would leave one out. */
 void cfg_env_names(char *buf, size_t bufsz);
 
 /* Print the table (name, variable, type, default, bounds, help) to fp. */

@@ -4,6 +4,7 @@
 #include "compat.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -14,6 +15,10 @@
 
 #define SESSION_REAP_MAX 4096	/* rows looked at per pass */
 #define SESSION_KEEP_ENDED_MS (24LL * 3600 * 1000)
+
+static void session_remove_labelled(struct session_ctx *, const char *id);
+static void session_abandon(struct session_ctx *, const char *id);
+static void session_abandon_retry(struct session_ctx *);
 
 ATTR_PRINTF(3, 4) static const char *
 session_msg(char *buf, size_t sz, const char *fmt, ...)
@@ -119,12 +124,13 @@ session_reserve(struct session_ctx *ctx, struct store_session *s,
 /* A ready pool container for the reserved session, or the cold path. */
 static enum err
 session_provide(struct session_ctx *ctx, struct store_session *s,
-    const char *image, bool *pooled)
+    const char *image, bool *pooled, bool *gave_up)
 {
 	const struct cfg *cfg = ctx->cfg;
 	enum err r;
 
 	*pooled = false;
+	*gave_up = false;
 	if (cfg->pool_size > 0) {
 		r = store_pool_claim(ctx->store, s->id, image, s->created_at -
 		    cfg->pool_max_age * 1000, s->container_id);
@@ -133,17 +139,24 @@ session_provide(struct session_ctx *ctx, struct store_session *s,
 			*pooled = true;
 			return ERR_OK;
 		}
+		if (r == ERR_CONFLICT) {
+			*gave_up = true;	/* the reaper gave up on the row */
+			return ERR_UPSTREAM;
+		}
 		if (r != ERR_NOTFOUND)
-			return r == ERR_CONFLICT ? ERR_UPSTREAM : r;
+			return r;
 		metrics_pool_event(METRICS_POOL_MISS);
 	}
 	if ((r = session_container(ctx, s, image)) != ERR_OK)
 		return r;
-	if (store_attach(ctx->store, s->id, s->container_id) != ERR_OK) {
-		/* The reaper gave up on us meanwhile: leave nothing behind. */
+	if ((r = store_attach(ctx->store, s->id, s->container_id)) != ERR_OK) {
+		/* The reaper gave up on us meanwhile, or the store failed:
+		 * leave nothing behind. */
 		(void)engine_remove(ctx->engine, s->container_id,
 		    cfg->destroy_timeout * 1000);
-		return ERR_UPSTREAM;
+		s->container_id[0] = '\0';
+		*gave_up = r == ERR_NOTFOUND;
+		return r == ERR_NOTFOUND ? ERR_UPSTREAM : r;
 	}
 	return ERR_OK;
 }
@@ -156,7 +169,7 @@ session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
 	const struct cfg *cfg = ctx->cfg;
 	const char *image = cfg_image_for(cfg, tool_pair);
 	char msg[128], expires[CLOCK_ISO_SIZE];
-	bool pooled = false;
+	bool pooled = false, gave_up = false;
 	enum err r;
 
 	*verdict = RATELIMIT_OK;
@@ -175,10 +188,11 @@ session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
 	if ((r = session_reserve(ctx, out, verdict, retry_after_s)) != ERR_OK)
 		return r;
 	log_setctx(out->id);
-	if ((r = session_provide(ctx, out, image, &pooled)) != ERR_OK) {
+	if ((r = session_provide(ctx, out, image, &pooled, &gave_up)) !=
+	    ERR_OK) {
 		log_warnx("create failed: %s", err_str(r));
-		if (out->container_id[0] == '\0')
-			(void)store_abandon(ctx->store, out->id);
+		if (!gave_up)
+			session_abandon(ctx, out->id);
 		goto out;
 	}
 	out->state = STORE_RUNNING;
@@ -404,13 +418,19 @@ session_end(struct session_ctx *ctx, const char *id, const char *reason,
 	r = store_get(ctx->store, id, &s);
 	if (r == ERR_NOTFOUND)
 		return ERR_OK;
-	if (r != ERR_OK)
-		return r;
-	r = store_end(ctx->store, id, reason, now_ms);
+	if (r == ERR_OK)
+		r = store_end(ctx->store, id, reason, now_ms);
 	if (r == ERR_NOTFOUND)
 		return ERR_OK;	/* someone else ended it first */
-	if (r != ERR_OK)
+	if (r != ERR_OK) {
+		/* The state file failed (locked, full, read-only): the
+		 * container goes all the same, and the row is the reaper's
+		 * once the store writes again ("container_exited"). */
+		log_warnx("cannot end %s in the store: %s; removing its "
+		    "container anyway", id, err_str(r));
+		session_remove_labelled(ctx, id);
 		return r;
+	}
 	/* Read it again: a create in flight may have attached its container
 	 * between the first read and the end (after the end it cannot, and
 	 * removes the container itself). */
@@ -556,6 +576,7 @@ session_reap_rows(struct session_ctx *ctx, struct session_rows *rows,
 	for (size_t i = 0; i < rows->n; i++) {
 		struct store_session *s = &rows->row[i];
 		const char *why = NULL;
+		enum err r;
 
 		if (s->state == STORE_CREATING) {
 			if (store_pid_alive(s->owner_pid) &&
@@ -567,7 +588,11 @@ session_reap_rows(struct session_ctx *ctx, struct session_rows *rows,
 			rep->expired++;
 		else
 			continue;
-		if (session_end(ctx, s->id, why, NULL, now_ms) != ERR_OK)
+		r = session_end(ctx, s->id, why, NULL, now_ms);
+		/* A reservation never became a session: no hourly slot. */
+		if (r == ERR_OK && s->state == STORE_CREATING)
+			r = store_forget_history(ctx->store, s->id);
+		if (r != ERR_OK)
 			rep->errors++;
 		s->state = STORE_ENDED;
 	}
@@ -585,6 +610,7 @@ session_reap(struct session_ctx *ctx, int64_t now_ms, struct session_reap *rep)
 	seen->ctx = ctx;
 	seen->rows = &rows;
 	seen->rep = rep;
+	session_abandon_retry(ctx);
 	rows.row = xcalloc(rows.cap, sizeof(*rows.row));
 	seen->present = xcalloc(rows.cap, sizeof(bool));
 	seen->pool = xcalloc(1, sizeof(*seen->pool));
@@ -622,4 +648,90 @@ out:
 	free(seen);
 	free(rows.row);
 	return r;
+}
+
+/* ---- without the store ------------------------------------------------ */
+
+struct session_label {
+	struct session_ctx *ctx;
+	const char *id;
+};
+
+static void
+session_remove_match(const struct engine_container *c, void *arg)
+{
+	struct session_label *sl = arg;
+
+	if (strcmp(c->session, sl->id) != 0)
+		return;
+	if (engine_remove(sl->ctx->engine, c->id,
+		sl->ctx->cfg->destroy_timeout * 1000) != ERR_OK)
+		log_warnx("cannot remove container %.12s of %s", c->id, sl->id);
+}
+
+/* Remove every container labelled with session id, asking only the
+ * engine: for when the store cannot say or record anything. */
+static void
+session_remove_labelled(struct session_ctx *ctx, const char *id)
+{
+	struct session_label sl = { ctx, id };
+
+	if (engine_list(ctx->engine, ctx->cfg->instance, session_remove_match,
+		&sl) != ERR_OK)
+		log_warnx("cannot list containers to remove those of %s", id);
+}
+
+/* ---- reservations whose abandon could not be written ------------------- */
+
+/*
+ * A create that fails while the store fails (locked, full) cannot forget
+ * its reservation, and its owner, this live process, keeps the reaper off
+ * it for two engine timeouts: its concurrent slot stayed taken ~65 s.  So
+ * the ids wait here, and every reaper pass of this process tries again.
+ * Bounded: when full the oldest falls back to the reaper's stale rule.
+ */
+#define SESSION_ABANDON_MAX 64
+
+static pthread_mutex_t session_abandon_lock = PTHREAD_MUTEX_INITIALIZER;
+static char session_abandon_ids[SESSION_ABANDON_MAX][ID_SIZE];
+static size_t session_abandon_n;
+
+static void
+session_abandon(struct session_ctx *ctx, const char *id)
+{
+	if (store_abandon(ctx->store, id) == ERR_OK)
+		return;
+	log_warnx("cannot forget reservation %s yet; the reaper retries", id);
+	(void)pthread_mutex_lock(&session_abandon_lock);
+	if (session_abandon_n == SESSION_ABANDON_MAX) {
+		memmove(session_abandon_ids[0], session_abandon_ids[1],
+		    (size_t)(SESSION_ABANDON_MAX - 1) * ID_SIZE);
+		session_abandon_n--;
+	}
+	(void)strlcpy_ok(session_abandon_ids[session_abandon_n++], id, ID_SIZE);
+	(void)pthread_mutex_unlock(&session_abandon_lock);
+}
+
+static void
+session_abandon_retry(struct session_ctx *ctx)
+{
+	char ids[SESSION_ABANDON_MAX][ID_SIZE];
+	size_t n, left = 0;
+
+	(void)pthread_mutex_lock(&session_abandon_lock);
+	n = session_abandon_n;
+	memcpy(ids, session_abandon_ids, n * ID_SIZE);
+	session_abandon_n = 0;
+	(void)pthread_mutex_unlock(&session_abandon_lock);
+	for (size_t i = 0; i < n; i++) {
+		if (store_abandon(ctx->store, ids[i]) == ERR_OK)
+			continue;
+		(void)strlcpy_ok(ids[left++], ids[i], ID_SIZE);
+	}
+	(void)pthread_mutex_lock(&session_abandon_lock);
+	for (size_t i = 0; i < left && session_abandon_n < SESSION_ABANDON_MAX;
+	     i++)
+		(void)strlcpy_ok(session_abandon_ids[session_abandon_n++],
+		    ids[i], ID_SIZE);
+	(void)pthread_mutex_unlock(&session_abandon_lock);
 }

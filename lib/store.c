@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -29,6 +30,7 @@
 
 struct store {
 	sqlite3 *db;
+	int busy_ms;	/* this connection's busy timeout */
 	struct {
 		const char *sql;	/* a string constant: compared by address */
 		sqlite3_stmt *stmt;
@@ -215,6 +217,7 @@ store_open(const char *path, char **errstr)
 	    NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
+	st->busy_ms = STORE_BUSY_MS;
 	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;"
 		"PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;",
@@ -743,4 +746,43 @@ store_owns(struct store *st, const char *container_id, const char *session,
 	    session, pool, (int64_t)STORE_ENDED, (int64_t)STORE_CREATING), &n);
 	*owned = n > 0;
 	return r;
+}
+
+void
+store_set_busy(struct store *st, int ms)
+{
+	st->busy_ms = ms;
+	sqlite3_busy_timeout(st->db, ms);
+}
+
+enum err
+store_probe(struct store *st, int busy_ms, char *why, size_t whysz)
+{
+	enum err r;
+
+	why[0] = '\0';
+	sqlite3_busy_timeout(st->db, busy_ms);
+	r = st_exec(st, "BEGIN IMMEDIATE");
+	if (r == ERR_OK)
+		r = st_exec(st, "CREATE TABLE IF NOT EXISTS probe("
+		    "k INTEGER PRIMARY KEY, at INTEGER NOT NULL)");
+	if (r == ERR_OK)
+		r = st_run(st, st_prepare(st, "INSERT OR REPLACE INTO probe "
+		    "VALUES(1, ?1)", "i", (int64_t)time(NULL)));
+	if (r == ERR_OK)
+		r = st_exec(st, "COMMIT");
+	if (r != ERR_OK) {
+		(void)snprintf(why, whysz, "%s", sqlite3_errmsg(st->db));
+		if (!sqlite3_get_autocommit(st->db))
+			(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_busy_timeout(st->db, st->busy_ms);
+	return r;
+}
+
+enum err
+store_forget_history(struct store *st, const char *id)
+{
+	return st_run(st, st_prepare(st, "DELETE FROM history WHERE "
+	    "session_id=?1", "s", id));
 }

@@ -168,4 +168,21 @@ enum err store_pool_each(struct store *, store_pool_fn fn, void *arg);
 enum err store_owns(struct store *, const char *container_id,
     const char *session, const char *pool, bool *owned);
 
+/* Drop the hourly-window entry of session id: a reservation the reaper
+ * gave up on (its creator died) was never a session and costs no quota. */
+enum err store_forget_history(struct store *, const char *id);
+
+/* Set this connection's busy timeout (store_open() gives 5 s).  Request
+ * paths use a short one, so that a locked state file fails a request fast
+ * instead of holding its worker. */
+void store_set_busy(struct store *, int ms);
+
+/*
+ * Can this connection write?  A one-row write in its own IMMEDIATE
+ * transaction with a busy timeout of busy_ms.  ERR_IO when not, with
+ * SQLite's reason ("database is locked", "database or disk is full",
+ * "attempt to write a readonly database", ...) in why.  For /health.
+ */
+enum err store_probe(struct store *, int busy_ms, char *why, size_t whysz);
+
 #endif /* STORE_H */

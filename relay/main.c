@@ -166,12 +166,23 @@ relay_auth(struct relay *rl)
 	const char *key = getenv("HTTP_X_API_KEY");
 	const char *query = getenv("QUERY_STRING");
 	char qkey[512], msg[64];
+	const char *why = NULL;
 	enum access_key k;
 
 	if (query == NULL)
 		query = "";
-	access_client_ip(&rl->cfg, getenv("REMOTE_ADDR"),
-	    getenv("HTTP_X_FORWARDED_FOR"), getenv("HTTP_X_REAL_IP"), rl->ip);
+	/* websocketd's peer is anyone on loopback: the client IP counts only
+	 * with Caddy's secret (access.h). */
+	if (!access_relay_peer(&rl->cfg, getenv("HTTP_XWSSECRET"),
+		getenv("HTTP_XCLIENTIP"), rl->ip, &why)) {
+		log_warnx("refused a terminal from %s: %s",
+		    getenv("REMOTE_ADDR") != NULL ? getenv("REMOTE_ADDR") : "?",
+		    why);
+		(void)audit_emit(rl->sess.audit, AUDIT_WARN, "auth.failure",
+		    "Authentication failed: NotFromProxy", "sessionId", rl->id,
+		    "clientIp", rl->ip, "reason", "NotFromProxy", AUDIT_END);
+		relay_fail(rl, "Forbidden");
+	}
 	if (rl->cfg.norigins > 0 && (origin == NULL || *origin == '\0'))
 		relay_fail(rl, "Origin header is required");
 	if (!cfg_origin_allowed(&rl->cfg, origin))
