@@ -701,6 +701,27 @@ START_TEST(test_reconnects_flat)
 }
 END_TEST
 
+/* A program's clipboard write, title query and DCS request never reach
+ * the browser; colours and text do. */
+START_TEST(test_hostile_output_neutralised)
+{
+	char id[ID_SIZE];
+	struct term t;
+	size_t from;
+
+	stack_create_session(&st, "127.0.0.116", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.116", NULL);
+	from = t.len;
+	term_run(&t, "printf '\\033]52;c;aGk=\\007\\033P$q\\\"p\\033\\\\"
+	    "\\033[21t\\033[31mred\\033[0m\\n'; echo osc-$((1+1))", "osc-2");
+	ck_assert_ptr_null(strstr(t.out + from, "\033]52"));
+	ck_assert_ptr_null(strstr(t.out + from, "\033P"));
+	ck_assert_ptr_null(strstr(t.out + from, "\033[21t"));
+	ck_assert_ptr_nonnull(strstr(t.out + from, "\033[31mred\033[0m"));
+	term_free(&t);
+}
+END_TEST
+
 /* A fork bomb meets RLIMIT_NPROC inside gVisor and a memory bomb its
  * address-space cap (docker/init): the offender fails, the shell and the
  * session live. */
@@ -840,6 +861,7 @@ relay_suite(void)
 	tcase_add_test(tc, test_program_survives_reconnect);
 	tcase_add_test(tc, test_takeover);
 	tcase_add_test(tc, test_reconnects_flat);
+	tcase_add_test(tc, test_hostile_output_neutralised);
 	tcase_add_test(tc, test_bombs_spare_the_shell);
 	tcase_add_test(tc, test_exit_ends_session);
 	tcase_add_test(tc, test_container_death_noticed);

@@ -1,14 +1,15 @@
 /*
  * main.c: toolkata-relay, started by websocketd (--binary) once per
  * WebSocket.  It trusts nothing Caddy did: websocketd listens on loopback
- * TCP, so it checks the path, Origin, API key and session again, takes the
- * client IP from X-Forwarded-For only because its peer is a trusted proxy,
+ * TCP, so it checks the path, Origin, API key and session again, believes
+ * the client IP Caddy set (Xclientip) only with Caddy's secret (Xwssecret),
  * and registers the connection under the per-IP WebSocket quota.  Then it
  * says {"type":"connected"} and attaches to the session's one shell: the
  * TTY of the container's PID 1 (docker/init), over a hijacked
  * POST /containers/<id>/attach on the Docker socket.  No process starts in
  * the sandbox.  It asks the init (in-band, an APC string) to size the
- * shell's pty and replay the recent screen, and pumps bytes until the
+ * shell's pty and replay the recent screen, and pumps bytes (output through
+ * lib/ofilter) until the
  * client leaves, a newer connection to the same session takes over
  * (SIGUSR1 from that relay), the shell or its container dies (the client
  * is told why, the session ends), or the session's deadline passes.

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "ofilter.h"
 #include "pump.h"
 
 struct pump {
@@ -25,7 +26,13 @@ struct pump {
 	size_t cl_len;
 	size_t dropped;
 	bool docker_eof;
+	struct ofilter of;	/* container output, before the client sees it */
 };
+
+/* Room enough in to_client for one filtered read. */
+#define PUMP_READ 4096
+#define PUMP_ROOM(p) (sizeof((p)->to_client) - (p)->cl_len >= \
+	OFILTER_OUT_SIZE(PUMP_READ))
 
 static void
 pump_nonblock(int fd)
@@ -45,6 +52,7 @@ pump_new(int dfd, size_t max_line, const struct pump_ops *ops, void *arg)
 	p->ops = ops;
 	p->arg = arg;
 	frame_init(&p->frame, max_line);
+	ofilter_init(&p->of);
 	pump_nonblock(STDIN_FILENO);
 	pump_nonblock(STDOUT_FILENO);
 	pump_nonblock(dfd);
@@ -66,10 +74,15 @@ pump_dropped(const struct pump *p)
 void
 pump_preload(struct pump *p, const char *data, size_t len)
 {
-	if (len > sizeof(p->to_client) - p->cl_len)
-		len = sizeof(p->to_client) - p->cl_len;
-	memcpy(p->to_client + p->cl_len, data, len);
-	p->cl_len += len;
+	/* The bytes that came with the attach head are output too. */
+	while (len > 0 && PUMP_ROOM(p)) {
+		size_t k = len < PUMP_READ ? len : PUMP_READ;
+
+		p->cl_len += ofilter_feed(&p->of, data, k, p->to_client +
+		    p->cl_len, sizeof(p->to_client) - p->cl_len);
+		data += k;
+		len -= k;
+	}
 }
 
 bool
@@ -168,12 +181,16 @@ pump_docker_io(struct pump *p, short revents)
 		if (n > 0)
 			pump_consume(p->to_container, &p->tc_len, (size_t)n);
 	}
-	if ((revents & (POLLIN | POLLHUP | POLLERR)) &&
-	    p->cl_len < sizeof(p->to_client)) {
-		n = read(p->dfd, p->to_client + p->cl_len,
-		    sizeof(p->to_client) - p->cl_len);
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) && PUMP_ROOM(p)) {
+		char buf[PUMP_READ];
+
+		/* Hostile output (clipboard writes, terminal queries) never
+		 * reaches the client: lib/ofilter. */
+		n = read(p->dfd, buf, sizeof(buf));
 		if (n > 0)
-			p->cl_len += (size_t)n;
+			p->cl_len += ofilter_feed(&p->of, buf, (size_t)n,
+			    p->to_client + p->cl_len,
+			    sizeof(p->to_client) - p->cl_len);
 		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			p->docker_eof = true;
 	}
@@ -229,7 +246,7 @@ pump_run(struct pump *p, volatile int *stop)
 
 		if (*stop)
 			return ERR_CONFLICT;
-		if (!p->docker_eof && p->cl_len < sizeof(p->to_client))
+		if (!p->docker_eof && PUMP_ROOM(p))
 			pfd[1].events |= POLLIN;
 		if (!p->docker_eof && p->tc_len > 0)
 			pfd[1].events |= POLLOUT;
