@@ -1,8 +1,8 @@
 /*
  * fuzz_engine.c: drives the Docker Engine client lib/engine.c through a
  * replay transport: every call gets the fuzzed status and reply body, so
- * the readers of ping, info, image, create, start, inspect, remove, list
- * and exec see hostile Engine JSON; the same bytes go to the exec hijack
+ * the readers of ping, info, image, create, start, inspect, state, remove
+ * and list see hostile Engine JSON; the same bytes go to the attach hijack
  * head parser.  Also engine_create_body() on fuzzed strings.
  */
 #include "compat.h"
@@ -212,7 +212,7 @@ engine_fuzz_calls(bool gvisor, const char *image)
 {
 	static const long ok200[] = { 200 }, ok201[] = { 201 };
 	static const long okimg[] = { 200, 404 }, okstart[] = { 204, 304 };
-	static const long okrm[] = { 204, 404, 409 }, okresize[] = { 200, 201 };
+	static const long okrm[] = { 204, 404, 409 };
 	struct engine_spec spec;
 	char id[ENGINE_ID_SIZE];
 	unsigned listed = 0, calls;
@@ -245,17 +245,17 @@ engine_fuzz_calls(bool gvisor, const char *image)
 	engine_expect(engine_remove(engine, id, 500), okrm, 3, "remove");
 	engine_expect(engine_list(engine, "fuzz", engine_fuzz_listed, &listed),
 	    ok200, 1, "list");
-	r = engine_exec_create(engine, ENGINE_FUZZ_CID, id);
-	engine_expect(r, ok201, 1, "exec create");
-	if (r == ERR_OK)
-		engine_check(id_valid_docker(id), "exec id not 64 hex");
-	engine_expect(engine_exec_resize(engine, ENGINE_FUZZ_CID, 24, 80),
-	    okresize, 2, "exec resize");
-	/* An exec that is gone (404) is simply not running. */
-	r = engine_exec_running(engine, ENGINE_FUZZ_CID, &b);
-	engine_expect(r, okimg, 2, "exec inspect");
-	engine_check(!b || (r == ERR_OK && replay->status == 200),
-	    "exec running on error");
+	/* What a relay reads when the shell's stream ends. */
+	{
+		struct engine_state es;
+
+		r = engine_state(engine, ENGINE_FUZZ_CID, &es);
+		engine_expect(r, ok200, 1, "state");
+		engine_check(r == ERR_OK || (!es.running && !es.oom_killed &&
+		    es.status[0] == '\0'), "state on error");
+		engine_check(strnlen(es.status, sizeof(es.status)) <
+		    sizeof(es.status), "state status not terminated");
+	}
 
 	/* Ids and names that would change the path never reach the wire. */
 	calls = replay->calls;
@@ -336,7 +336,7 @@ static void
 engine_check_body(const char *text, const struct engine_spec *s)
 {
 	static const char *const keys[] = { "Image", "Env", "Labels", "Tty",
-		"OpenStdin", "HostConfig" };
+		"OpenStdin", "StdinOnce", "HostConfig" };
 	json_t *j, *labels, *hc;
 	char pair[64];
 
@@ -351,7 +351,9 @@ engine_check_body(const char *text, const struct engine_spec *s)
 	(void)snprintf(pair, sizeof(pair), "TOOL_PAIR=%s", s->tool_pair);
 	engine_check(engine_str_is(json_object_get(j, "Image"), s->image) &&
 	    engine_str_is(json_array_get(json_object_get(j, "Env"), 0), pair) &&
-	    json_array_size(json_object_get(j, "Env")) == 2 &&
+	    json_array_size(json_object_get(j, "Env")) == 3 &&
+	    json_is_true(json_object_get(j, "Tty")) &&
+	    json_is_true(json_object_get(j, "OpenStdin")) &&
 	    json_object_size(labels) == 4 &&
 	    engine_str_is(json_object_get(labels, "toolkata.session"),
 		s->session_id) &&
