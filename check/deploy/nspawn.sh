@@ -156,6 +156,7 @@ SANDBOX_API_KEY=$key
 SANDBOX_ALLOWED_ORIGINS=https://$domain
 SANDBOX_DOMAIN=$domain
 SANDBOX_ENV=production
+SANDBOX_WS_SECRET=deploycheck-ws-secret-$$-0123456789
 SANDBOX_INSTANCE=deploycheck
 SANDBOX_GVISOR_RUNTIME=runsc-nocg
 MAX_CONCURRENT_PER_IP=1
@@ -281,16 +282,16 @@ hold_pid=""
 # --- a changed environment file: every unit that reads it, and a new
 # SANDBOX_* variable reaches Caddy and the relays without a unit change ----
 pa=$(mainpids)
-echo "SANDBOX_WS_SECRET=deploycheck-$$" >>"$work/sandbox.env"
+echo "SANDBOX_DEPLOYCHECK_MARK=deploycheck-$$" >>"$work/sandbox.env"
 deploy --image keep >"$work/deploy4.log" 2>&1 || { cat "$work/deploy4.log"; bad "fourth deploy"; exit 1; }
 pb=$(mainpids)
 sed 's/^/    /' "$work/deploy4.log"
 check "changed environment: api, websocketd and Caddy restarted ($pa -> $pb)" bash -c \
     "for s in toolkata-api toolkata-ws caddy; do a=\$(tr ' ' '\n' <<<'$pa' | grep \"^\$s=\"); b=\$(tr ' ' '\n' <<<'$pb' | grep \"^\$s=\"); [ \"\$a\" != \"\$b\" ] || exit 1; done"
 check "a new SANDBOX_* reaches websocketd's --passenv" gssh \
-    'tr "\0" " " </proc/$(systemctl show -p MainPID --value toolkata-ws)/cmdline | grep -q "passenv [^ ]*SANDBOX_WS_SECRET"'
+    'tr "\0" " " </proc/$(systemctl show -p MainPID --value toolkata-ws)/cmdline | grep -q "passenv [^ ]*SANDBOX_DEPLOYCHECK_MARK"'
 check "a new SANDBOX_* is in Caddy's environment" gssh \
-    'tr "\0" "\n" </proc/$(systemctl show -p MainPID --value caddy)/environ | grep -qx "SANDBOX_WS_SECRET=deploycheck-[0-9]*"'
+    'tr "\0" "\n" </proc/$(systemctl show -p MainPID --value caddy)/environ | grep -qx "SANDBOX_DEPLOYCHECK_MARK=deploycheck-[0-9]*"'
 check "GOMEMLIMIT = 10 MiB x maxforks + 32 MiB for websocketd" gssh \
     'tr "\0" "\n" </proc/$(systemctl show -p MainPID --value toolkata-ws)/environ | grep -qx "GOMEMLIMIT=1032MiB"'
 
