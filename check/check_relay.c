@@ -722,6 +722,29 @@ START_TEST(test_hostile_output_neutralised)
 }
 END_TEST
 
+/* No package manager or downloader, and git still works without perl. */
+START_TEST(test_no_package_manager)
+{
+	char id[ID_SIZE];
+	struct term t;
+	size_t from;
+
+	stack_create_session(&st, "127.0.0.117", key_hdrs, id);
+	term_ready(&t, id, "127.0.0.117", NULL);
+	from = t.len;
+	/* "TOOL:" is printed, never typed (the echo shows T%sL). */
+	term_run(&t, "for x in apt apt-get dpkg curl wget perl sudo su; do "
+	    "command -v $x >/dev/null && printf 'T%sL:%s\\n' OO $x; done; "
+	    "echo scanned-$((3+4))", "scanned-7");
+	ck_assert_msg(strstr(t.out + from, "TOOL:") == NULL,
+	    "a tool is in the image: %.300s", t.out + from);
+	term_run(&t, "cd /tmp && git init -q g && cd g && echo a > f && "
+	    "git add f && git commit -qm one && git log --oneline | wc -l",
+	    "1\r\n");
+	term_free(&t);
+}
+END_TEST
+
 /* A fork bomb meets RLIMIT_NPROC inside gVisor and a memory bomb its
  * address-space cap (docker/init): the offender fails, the shell and the
  * session live. */
@@ -862,6 +885,7 @@ relay_suite(void)
 	tcase_add_test(tc, test_takeover);
 	tcase_add_test(tc, test_reconnects_flat);
 	tcase_add_test(tc, test_hostile_output_neutralised);
+	tcase_add_test(tc, test_no_package_manager);
 	tcase_add_test(tc, test_bombs_spare_the_shell);
 	tcase_add_test(tc, test_exit_ends_session);
 	tcase_add_test(tc, test_container_death_noticed);
