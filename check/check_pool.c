@@ -80,25 +80,6 @@ sql_int(const char *sql)
 	return v;
 }
 
-/* The container of a session, from the state file. */
-static void
-session_container(const char *id, char cid[65])
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-
-	cid[0] = '\0';
-	ck_assert_int_eq(sqlite3_open(st.state, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT container_id FROM "
-	    "sessions WHERE id=?1", -1, &q, NULL), SQLITE_OK);
-	(void)sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		(void)snprintf(cid, 65, "%s", sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-}
-
 /* /health's pool.ready. */
 static long long
 pool_ready(void)
@@ -182,7 +163,7 @@ START_TEST(test_claim_and_refill)
 
 	ck_assert_msg(wait_ready(POOL, 30000), "the pool never filled");
 	stack_create_session(&st, "127.0.1.1", key_hdrs, id);
-	session_container(id, cid);
+	stack_session_container(&st, id, cid);
 	ck_assert(container_running(cid, &pooled));
 	ck_assert_msg(pooled, "the session did not get a pool container");
 	ck_assert(file_contains(st.audit, "\"pooled\":\"true\""));
@@ -239,7 +220,7 @@ START_TEST(test_racing_creates)
 		ck_assert_int_eq(pthread_join(r[i].t, NULL), 0);
 	for (int i = 0; i < 4; i++) {
 		ck_assert_int_eq(r[i].status, 201);
-		session_container(r[i].id, cid[i]);
+		stack_session_container(&st, r[i].id, cid[i]);
 		ck_assert_uint_eq(strlen(cid[i]), 64);
 		ck_assert(container_running(cid[i], NULL));
 		for (int k = 0; k < i; k++)
@@ -283,7 +264,7 @@ START_TEST(test_kill_during_refill)
 		long long ready;
 		char cid[65];
 
-		session_container(r.id, cid);
+		stack_session_container(&st, r.id, cid);
 		ready = sql_int("SELECT count(*) FROM pool WHERE state=1");
 		ck_assert_int_eq(sql_int("SELECT count(*) FROM pool WHERE "
 		    "state=0 AND container_id<>'' AND created_at < "

@@ -525,26 +525,6 @@ START_TEST(test_utf8_frames)
 }
 END_TEST
 
-/* The container of session id (from the state file). */
-static void
-session_container(const char *id, char cid[65])
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-
-	cid[0] = '\0';
-	ck_assert_int_eq(sqlite3_open(st.state, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT container_id FROM "
-	    "sessions WHERE id=?1", -1, &q, NULL), SQLITE_OK);
-	(void)sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		(void)snprintf(cid, 65, "%s", sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	ck_assert_uint_eq(strlen(cid), 64);
-}
-
 /* Host tasks (threads) in the container's pids cgroup: under runsc,
  * gVisor's own threads, which the PIDs limit counts. */
 static long
@@ -672,7 +652,7 @@ START_TEST(test_reconnects_flat)
 	int procs0, procs1;
 
 	stack_create_session(&st, "127.0.0.112", key_hdrs, id);
-	session_container(id, cid);
+	stack_session_container(&st, id, cid);
 	term_ready(&t, id, "127.0.0.112", NULL);
 	procs0 = sandbox_procs(&t);
 	tasks0 = sandbox_tasks(cid);
@@ -800,7 +780,7 @@ START_TEST(test_container_death_noticed)
 	double t0;
 
 	stack_create_session(&st, "127.0.0.114", key_hdrs, id);
-	session_container(id, cid);
+	stack_session_container(&st, id, cid);
 	term_ready(&t, id, "127.0.0.114", NULL);
 	(void)snprintf(path, sizeof(path), "/containers/%s/kill", cid);
 	t0 = clock_mono();

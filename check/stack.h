@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <jansson.h>
 
 #include "id.h"
@@ -646,6 +647,26 @@ resp_header(const struct http_resp *r, const char *name, char *out, size_t sz)
 			p++;
 	}
 	return false;
+}
+
+/* The container of session id, from the stack's state file ("" if
+ * none): a claimed pool container keeps its pool name and label. */
+static inline void
+stack_session_container(const struct stack *st, const char *id, char cid[65])
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	cid[0] = '\0';
+	ck_assert_int_eq(sqlite3_open(st->state, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT container_id FROM "
+	    "sessions WHERE id=?1", -1, &q, NULL), SQLITE_OK);
+	(void)sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		(void)snprintf(cid, 65, "%s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
 }
 
 /* Does file contain needle? */
