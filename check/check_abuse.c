@@ -69,26 +69,6 @@ teardown(void)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* One integer from the state file (the test's own connection). */
-static long long
-db_int(const char *sql, const char *arg)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	long long v = -1;
-
-	ck_assert_int_eq(sqlite3_open(st.state, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	if (arg != NULL)
-		(void)sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
 /* POST a session from src with hdrs; the status, the id into id. */
 static long
 create(const char *src, const char *const *hdrs, char *id)
@@ -172,9 +152,9 @@ spoof_rest_from(const char *src)
 	for (int i = 0; i < 20; i++)
 		ck_assert_msg(create(src, spoof_hdrs, NULL) == 429,
 		    "a spoofed create from %s was not counted as %s", src, src);
-	ck_assert_int_eq(db_int("SELECT count(*) FROM sessions WHERE "
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM sessions WHERE "
 	    "client_ip LIKE '203.0.113.%'", NULL), 0);
-	ck_assert_int_eq(db_int("SELECT count(*) FROM sessions WHERE "
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM sessions WHERE "
 	    "client_ip=?1", src), CONCURRENT);
 	for (int i = 0; i < CONCURRENT; i++)
 		delete(ids[i]);
@@ -206,12 +186,12 @@ START_TEST(test_spoofed_ws_through_caddy)
 		ck_assert_int_eq(ws_at(&w, st.port, id, src, spoof_ws_hdrs), 101);
 		ck_assert_msg(ws_wait_text(&w, "\"connected\"", 15000),
 		    "terminal %d through Caddy not connected", i);
-		ck_assert_int_eq(db_int("SELECT count(*) FROM websockets WHERE "
+		ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM websockets WHERE "
 		    "client_ip<>?1", src), 0);
-		ck_assert_int_eq(db_int("SELECT count(*) FROM websockets WHERE "
+		ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM websockets WHERE "
 		    "client_ip=?1", src), 1);
 		ws_close(&w);
-		for (int k = 0; k < 50 && db_int("SELECT count(*) FROM "
+		for (int k = 0; k < 50 && stack_db_int(&st, "SELECT count(*) FROM "
 		    "websockets", NULL) > 0; k++)
 			(void)usleep(100000);
 	}
@@ -244,7 +224,7 @@ START_TEST(test_direct_websocketd_refused)
 			ck_assert_msg(ws_wait_text(&w, "Forbidden", 10000),
 			    "direct connect %zu was not refused", i);
 			ws_close(&w);
-			ck_assert_int_eq(db_int("SELECT count(*) FROM "
+			ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM "
 			    "websockets", NULL), 0);
 		}
 	ck_assert(file_contains(st.audit, "\"reason\":\"NotFromProxy\""));
@@ -253,7 +233,7 @@ START_TEST(test_direct_websocketd_refused)
 	    st.ws_secret);
 	ck_assert_int_eq(ws_at(&w, st.ws_port, id, src, good), 101);
 	ck_assert(ws_wait_text(&w, "\"connected\"", 15000));
-	ck_assert_int_eq(db_int("SELECT count(*) FROM websockets WHERE "
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM websockets WHERE "
 	    "client_ip='203.0.113.33'", NULL), 1);
 	ws_close(&w);
 	delete(id);
@@ -337,7 +317,7 @@ START_TEST(test_parallel_creates_exact)
 			delete(p[i].id);
 	ok = par_round(src, p);
 	ck_assert_int_eq(ok, 0);
-	ck_assert_int_eq(db_int("SELECT count(*) FROM history WHERE "
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM history WHERE "
 	    "client_ip=?1", src), HOURLY);
 }
 END_TEST
@@ -510,7 +490,7 @@ START_TEST(test_chunked_and_oversized_bodies)
 	ck_assert_int_eq(r.status, 413);
 	http_resp_free(&r);
 	free(big);
-	ck_assert_int_eq(db_int("SELECT count(*) FROM sessions WHERE "
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM sessions WHERE "
 	    "client_ip=?1", src), 1);
 }
 END_TEST

@@ -120,25 +120,6 @@ teardown(void)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static long long
-db_int(const char *sql, const char *arg)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	long long v = -1;
-
-	ck_assert_int_eq(sqlite3_open(st.state, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	if (arg != NULL)
-		(void)sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
 static long
 create(const char *src, char *id)
 {
@@ -245,9 +226,9 @@ expect_recovered(const char *deleted, const char *src)
 	ck_assert_msg(r.status == 404, "deleted session still %ld", r.status);
 	http_resp_free(&r);
 	ck_assert(wait_containers(0, 10000));
-	ck_assert_int_eq(db_int("SELECT count(*) FROM sessions WHERE state<>2",
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM sessions WHERE state<>2",
 	    NULL), 0);
-	ck_assert_int_eq(db_int("SELECT count(*) FROM history WHERE "
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM history WHERE "
 	    "client_ip=?1", src), 0);
 	ck_assert_int_eq(create(src, id), 201);
 	ck_assert_int_eq(session_req("DELETE", id, &r), 200);
@@ -375,10 +356,10 @@ START_TEST(test_sigkill_mid_create_rounds)
 		/* The reconcile pass ran before the first request. */
 		ck_assert_msg(stack_ncontainers(&st) == 0, "round %d: the "
 		    "half-made container is still there", round);
-		ck_assert_int_eq(db_int("SELECT count(*) FROM sessions WHERE "
+		ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM sessions WHERE "
 		    "state<>2", NULL), 0);
 		/* Issue 8: each crash cost an hourly slot. */
-		ck_assert_msg(db_int("SELECT count(*) FROM history WHERE "
+		ck_assert_msg(stack_db_int(&st, "SELECT count(*) FROM history WHERE "
 		    "client_ip=?1", src) == 0, "round %d: the crashed create "
 		    "kept its hourly slot", round);
 	}

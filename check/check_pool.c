@@ -62,24 +62,6 @@ teardown(void)
 	stack_down(&st);
 }
 
-/* One integer from the state file. */
-static long long
-sql_int(const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	long long v = -1;
-
-	ck_assert_int_eq(sqlite3_open(st.state, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
 /* /health's pool.ready. */
 static long long
 pool_ready(void)
@@ -168,8 +150,8 @@ START_TEST(test_claim_and_refill)
 	ck_assert_msg(pooled, "the session did not get a pool container");
 	ck_assert(file_contains(st.audit, "\"pooled\":\"true\""));
 	/* It left the pool; the pool makes another. */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool WHERE "
-	    "container_id IN (SELECT container_id FROM sessions)"), 0);
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM pool WHERE "
+	    "container_id IN (SELECT container_id FROM sessions)", NULL), 0);
 	ck_assert_msg(wait_ready(POOL, 30000), "the pool was not refilled");
 	ck_assert_int_eq(delete_session(id), 200);
 	ck_assert(!container_running(cid, NULL));
@@ -227,9 +209,9 @@ START_TEST(test_racing_creates)
 			ck_assert_str_ne(cid[i], cid[k]);
 	}
 	/* No container is both a session's and the pool's. */
-	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool WHERE "
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM pool WHERE "
 	    "container_id IN (SELECT container_id FROM sessions WHERE "
-	    "state<>2)"), 0);
+	    "state<>2)", NULL), 0);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(delete_session(r[i].id), 200);
 }
@@ -249,8 +231,8 @@ START_TEST(test_kill_during_refill)
 	(void)snprintf(r.src, sizeof(r.src), "127.0.3.1");
 	race_one(&r);
 	ck_assert_int_eq(r.status, 201);
-	for (i = 0; i < 3000 && sql_int("SELECT count(*) FROM pool WHERE "
-	    "state=0 AND container_id<>''") == 0; i++)
+	for (i = 0; i < 3000 && stack_db_int(&st, "SELECT count(*) FROM pool "
+	    "WHERE state=0 AND container_id<>''", NULL) == 0; i++)
 		(void)usleep(1000);
 	ck_assert_int_eq(kill(api, SIGKILL), 0);
 	for (i = 0; i < 100 && stack_alive(api); i++)
@@ -265,10 +247,11 @@ START_TEST(test_kill_during_refill)
 		char cid[65];
 
 		stack_session_container(&st, r.id, cid);
-		ready = sql_int("SELECT count(*) FROM pool WHERE state=1");
-		ck_assert_int_eq(sql_int("SELECT count(*) FROM pool WHERE "
+		ready = stack_db_int(&st, "SELECT count(*) FROM pool WHERE "
+		    "state=1", NULL);
+		ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM pool WHERE "
 		    "state=0 AND container_id<>'' AND created_at < "
-		    "(SELECT max(created_at) FROM pool)"), 0);
+		    "(SELECT max(created_at) FROM pool)", NULL), 0);
 		json_array_foreach(cs, k, c) {
 			const char *id = jstr(c, "Id");
 			const char *pl = jstr(json_object_get(c, "Labels"),
@@ -282,7 +265,8 @@ START_TEST(test_kill_during_refill)
 			(void)snprintf(q, sizeof(q), "SELECT count(*) FROM pool "
 			    "WHERE container_id='%.64s' OR id='%.40s'", id,
 			    pl != NULL ? pl : "");
-			ck_assert_msg(sql_int(q) == 1, "container %.12s has no "
+			ck_assert_msg(stack_db_int(&st, q, NULL) == 1,
+			    "container %.12s has no "
 			    "owner after the reconcile", id);
 		}
 		ck_assert_int_le(json_array_size(cs), (size_t)(ready + 2));

@@ -649,6 +649,27 @@ resp_header(const struct http_resp *r, const char *name, char *out, size_t sz)
 	return false;
 }
 
+/* One integer from the stack's state file (the test's own connection);
+ * arg, if not NULL, is bound to ?1.  -1 when there is no row. */
+static inline long long
+stack_db_int(const struct stack *st, const char *sql, const char *arg)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open(st->state, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	if (arg != NULL)
+		(void)sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
 /* The container of session id, from the stack's state file ("" if
  * none): a claimed pool container keeps its pool name and label. */
 static inline void
