@@ -226,7 +226,8 @@ expect_recovered(const char *deleted, const char *src)
 	ck_assert_msg(r.status == 404, "deleted session still %ld", r.status);
 	http_resp_free(&r);
 	ck_assert(wait_containers(0, 10000));
-	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM sessions WHERE state<>2",
+	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM sessions "
+	    "WHERE state<>2",
 	    NULL), 0);
 	ck_assert_int_eq(stack_db_int(&st, "SELECT count(*) FROM history WHERE "
 	    "client_ip=?1", src), 0);
