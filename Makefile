@@ -54,7 +54,7 @@ LIB_SRC := lib/log.c lib/clock.c lib/filter.c lib/cfg.c lib/id.c lib/access.c li
 	lib/session.c lib/ofilter.c
 LIB_OBJ := $(LIB_SRC:.c=.o)
 
-API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c \
+API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c fcgi/body.c \
 	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
 	fcgi/reaper.c fcgi/pool.c
 API_OBJ := $(API_SRC:.c=.o)

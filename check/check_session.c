@@ -623,13 +623,25 @@ expect_ended(const char *id, const char *reason, int64_t at)
 		ck_assert(s.ended_at == at);
 }
 
+/* A session_create with only a tool pair, as a B1 client asks. */
+static enum err
+create_pair(const char *pair, const char *ip, int64_t now,
+    struct store_session *s, enum ratelimit_verdict *v, long long *retry)
+{
+	struct session_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	(void)strlcpy_ok(spec.tool_pair, pair, sizeof(spec.tool_pair));
+	return session_create(&tctx, &spec, ip, now, s, v, retry);
+}
+
 static void
 create_ok(const char *ip, int64_t now, struct store_session *s)
 {
 	enum ratelimit_verdict v = RATELIMIT_HOURLY;
 	long long retry = -1;
 
-	ck_assert_int_eq(session_create(&tctx, "jj-git", ip, now, s, &v,
+	ck_assert_int_eq(create_pair("jj-git", ip, now, s, &v,
 	    &retry), ERR_OK);
 	ck_assert_int_eq(v, RATELIMIT_OK);
 	ck_assert_int_eq(retry, 0);
@@ -954,7 +966,7 @@ START_TEST(test_create_runc_other_pair)
 	json_t *hc;
 
 	tctx.runtime = NULL;
-	ck_assert_int_eq(session_create(&tctx, "git-hg", IP, T0, &s, &v,
+	ck_assert_int_eq(create_pair("git-hg", IP, T0, &s, &v,
 	    &retry), ERR_OK);
 	ck_assert_str_eq(s.tool_pair, "git-hg");
 	ck_assert_str_eq(jstr(fk.create_body, "Image"), "toolkata-hg:2");
@@ -978,7 +990,7 @@ START_TEST(test_create_unknown_pair)
 	long long retry = -1;
 
 	reload_cfg("1", "1");
-	ck_assert_int_eq(session_create(&tctx, bad_pairs[_i], IP, T0, &s, &v,
+	ck_assert_int_eq(create_pair(bad_pairs[_i], IP, T0, &s, &v,
 	    &retry), ERR_INVAL);
 	ck_assert_int_eq(v, RATELIMIT_OK);
 	ck_assert_int_eq(retry, 0);
@@ -998,7 +1010,7 @@ START_TEST(test_create_quota_concurrent)
 
 	reload_cfg("1", "50");
 	create_ok(IP, T0, &a);
-	ck_assert_int_eq(session_create(&tctx, "jj-git", IP, T0 + 1000, &s, &v,
+	ck_assert_int_eq(create_pair("jj-git", IP, T0 + 1000, &s, &v,
 	    &retry), ERR_LIMIT);
 	ck_assert_int_eq(v, RATELIMIT_CONCURRENT);
 	/* The live session ends by idleness at T0 + 300 s. */
@@ -1028,7 +1040,7 @@ START_TEST(test_create_quota_hourly)
 	create_ok(IP, T0, &a);
 	ck_assert_int_eq(session_end(&tctx, a.id, "user_request", IP,
 	    T0 + 1000), ERR_OK);
-	ck_assert_int_eq(session_create(&tctx, "jj-git", IP, T0 + 60000, &s,
+	ck_assert_int_eq(create_pair("jj-git", IP, T0 + 60000, &s,
 	    &v, &retry), ERR_LIMIT);
 	ck_assert_int_eq(v, RATELIMIT_HOURLY);
 	ck_assert_int_eq(retry, 3540);
@@ -1068,7 +1080,7 @@ START_TEST(test_create_engine_fails)
 	reload_cfg("1", "1");
 	inj->status = create_failures[_i].status;
 	inj->err = create_failures[_i].err;
-	ck_assert_int_eq(session_create(&tctx, "jj-git", IP, T0, &s, &v,
+	ck_assert_int_eq(create_pair("jj-git", IP, T0, &s, &v,
 	    &retry), create_failures[_i].want);
 	ck_assert_int_eq(v, RATELIMIT_OK);
 	ck_assert_int_eq(retry, 0);
@@ -1114,7 +1126,7 @@ START_TEST(test_create_engine_status_is_upstream)
 
 	reload_cfg("1", "1");
 	fk.inject[create_statuses[_i].op].status = create_statuses[_i].status;
-	r = session_create(&tctx, "jj-git", IP, T0, &s, &v, &retry);
+	r = create_pair("jj-git", IP, T0, &s, &v, &retry);
 	/* Nothing left behind whatever the code. */
 	ck_assert_int_eq(live_count(), 0);
 	ck_assert_uint_eq(fk.n, 0);
@@ -1141,7 +1153,7 @@ START_TEST(test_create_audit_fails)
 	tctx.audit = audit_open("/dev/full", &errstr);
 	ck_assert_msg(tctx.audit != NULL, "audit_open: %s",
 	    errstr != NULL ? errstr : "?");
-	ck_assert_int_eq(session_create(&tctx, "jj-git", IP, T0, &s, &v,
+	ck_assert_int_eq(create_pair("jj-git", IP, T0, &s, &v,
 	    &retry), ERR_IO);
 	expect_ended(s.id, "audit_failed", T0);
 	ck_assert_int_eq(live_count(), 0);
@@ -1166,7 +1178,7 @@ START_TEST(test_create_attach_lost)
 	long long retry;
 
 	fk.on_start = hook_abandon;
-	ck_assert_int_eq(session_create(&tctx, "jj-git", IP, T0, &s, &v,
+	ck_assert_int_eq(create_pair("jj-git", IP, T0, &s, &v,
 	    &retry), ERR_UPSTREAM);
 	ck_assert_uint_eq(fk.n, 0);
 	ck_assert_uint_eq(fk.calls[FAKE_REMOVE], 1);
@@ -1214,7 +1226,7 @@ START_TEST(test_create_store_locked_mid_create)
 
 	store_set_busy(tctx.store, 100);
 	fk.on_start = hook_lock;
-	ck_assert_int_eq(session_create(&tctx, "jj-git", IP, T0, &s, &v,
+	ck_assert_int_eq(create_pair("jj-git", IP, T0, &s, &v,
 	    &retry), ERR_IO);
 	ck_assert_uint_eq(fk.n, 0);
 	/* Still locked: the pass can do nothing yet. */

@@ -121,6 +121,9 @@ stack_init(struct stack *st, const char *name)
 	/* Suites that test the warm pool turn it on; elsewhere it would
 	 * only add containers to count. */
 	stack_setenv(st, "SANDBOX_POOL_SIZE", "0");
+	/* A work tree can test its own image tags (make image IMAGE=...). */
+	if (getenv("TOOLKATA_TEST_IMAGES") != NULL)
+		stack_setenv(st, "SANDBOX_IMAGES", getenv("TOOLKATA_TEST_IMAGES"));
 	{
 		unsigned char raw[16];
 

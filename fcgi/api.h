@@ -86,6 +86,13 @@ void reply_err(struct reply *, enum err);
 typedef void (*reply_write_fn)(void *ctx, const char *buf, size_t n);
 void reply_write(const struct reply *, reply_write_fn wr, void *ctx);
 
+/* ---- body.c ---- */
+/* Check a create body into spec (see body.c for the fields).  false with
+ * *msg, the sentence for a 400, when it breaks a rule; spec then holds
+ * nothing.  Release spec with session_spec_release(). */
+bool body_create(const struct cfg *, const char *buf, size_t len,
+    struct session_spec *spec, const char **msg);
+
 /* ---- route.c ---- */
 void route_dispatch(struct api *, struct req *, struct reply *);
 

@@ -58,35 +58,18 @@ sessions_ws_url(struct req *req, const char *id)
 	    host != NULL ? host : "localhost", id);
 }
 
-/* The toolPair of a create body, or NULL with a 400 written. */
-static const char *
-sessions_tool_pair(struct api *api, struct req *req, struct reply *rep,
-    json_t **body)
+/* The spec of a create body, or false with a 400 written. */
+static bool
+sessions_spec(struct api *api, struct req *req, struct reply *rep,
+    struct session_spec *spec)
 {
-	json_error_t jerr;
-	const char *tp;
+	const char *msg;
 
-	*body = json_loadb(req->body, req->bodylen, JSON_REJECT_DUPLICATES,
-	    &jerr);
-	if (*body == NULL || !json_is_object(*body)) {
-		metrics_reject(METRICS_REJECT_BAD_REQUEST);
-		reply_error(rep, 400, "BadRequest", "Request body must be a "
-		    "JSON object");
-		return NULL;
-	}
-	tp = json_string_value(json_object_get(*body, "toolPair"));
-	if (tp == NULL || *tp == '\0') {
-		metrics_reject(METRICS_REJECT_BAD_REQUEST);
-		reply_error(rep, 400, "BadRequest", "Missing or invalid "
-		    "toolPair in request body");
-		return NULL;
-	}
-	if (cfg_image_for(api->cfg, tp) == NULL) {
-		metrics_reject(METRICS_REJECT_BAD_REQUEST);
-		reply_error(rep, 400, "BadRequest", "Unsupported toolPair");
-		return NULL;
-	}
-	return tp;
+	if (body_create(api->cfg, req->body, req->bodylen, spec, &msg))
+		return true;
+	metrics_reject(METRICS_REJECT_BAD_REQUEST);
+	reply_error(rep, 400, "BadRequest", msg);
+	return false;
 }
 
 /* 503 when the circuit breaker is open; false when the reply is written. */
@@ -137,22 +120,21 @@ h_session_create(struct api *api, struct req *req, struct reply *rep,
     const char *id ATTR_UNUSED)
 {
 	char created[CLOCK_ISO_SIZE], expires[CLOCK_ISO_SIZE], loc[96];
+	struct session_spec spec;
 	struct store_session s;
 	enum ratelimit_verdict v;
 	long long retry = 0;
-	json_t *body = NULL;
-	const char *tp;
 	enum err r;
 
 	if (!api_authorized(api, req, rep, req_header(req, "HTTP_X_API_KEY"),
 		NULL))
 		return;
-	if ((tp = sessions_tool_pair(api, req, rep, &body)) == NULL)
-		goto out;
+	if (!sessions_spec(api, req, rep, &spec))
+		return;
 	if (!sessions_circuit(api, req, rep))
 		goto out;
 	api_refresh_gvisor(api);
-	r = session_create(&api->sess, tp, req->ip, clock_now_ms(), &s, &v,
+	r = session_create(&api->sess, &spec, req->ip, clock_now_ms(), &s, &v,
 	    &retry);
 	if (r == ERR_LIMIT) {
 		sessions_limited(api, req, rep, v, retry);
@@ -170,7 +152,7 @@ h_session_create(struct api *api, struct req *req, struct reply *rep,
 	    "sessionId", s.id, "wsUrl", sessions_ws_url(req, s.id), "status",
 	    "RUNNING", "createdAt", created, "expiresAt", expires));
 out:
-	json_decref(body);
+	session_spec_release(&spec);
 }
 
 void

@@ -1,7 +1,6 @@
 /*
  * fuzz_body.c: the JSON bodies the API reads.  As a client body, the input
- * goes through the POST /api/v1/sessions checks of fcgi/h_sessions.c
- * (sessions_tool_pair() is static, so its steps are repeated here); as an
+ * goes through the POST /api/v1/sessions checks of fcgi/body.c; as an
  * Engine reply, through the lookups lib/engine.c makes (Id, State.Running,
  * Runtimes, message, and the Id/State/Labels of a container list).
  */
@@ -48,49 +47,57 @@ LLVMFuzzerInitialize(int *argc ATTR_UNUSED, char ***argv ATTR_UNUSED)
 	return 0;
 }
 
-/*
- * The create body as sessions_tool_pair() reads it: an object, a
- * non-empty toolPair string, a configured pair.  Returns the image.
- */
-static const char *
-body_tool_pair(const char *buf, size_t len, json_t **body)
+/* An accepted init: a JSON array of 1..SESSION_INIT_MAX printable strings. */
+static void
+body_init_ok(const char *text)
 {
-	json_error_t jerr;
-	const char *tp;
+	json_t *a = json_loads(text, 0, NULL);
+	size_t i, n = json_array_size(a);
 
-	*body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (*body == NULL || !json_is_object(*body))
-		return NULL;
-	tp = json_string_value(json_object_get(*body, "toolPair"));
-	if (tp == NULL || *tp == '\0')
-		return NULL;
-	body_check(strlen(tp) == json_string_length(json_object_get(*body,
-	    "toolPair")), "toolPair holds a NUL");
-	return cfg_image_for(&body_cfg, tp);
+	body_check(json_is_array(a) && n >= 1 && n <= SESSION_INIT_MAX,
+	    "init array");
+	for (i = 0; i < n; i++) {
+		const char *c = json_string_value(json_array_get(a, i));
+		size_t len = json_string_length(json_array_get(a, i));
+
+		body_check(c != NULL && len >= 1 && len <= SESSION_INIT_LEN,
+		    "init command length");
+		for (size_t k = 0; k < len; k++)
+			body_check((unsigned char)c[k] >= 0x20 || c[k] == '\t',
+			    "control character in init");
+	}
+	json_decref(a);
 }
 
+/* The create body as h_sessions.c reads it (fcgi/body.c). */
 static void
 body_client(const char *buf, size_t len)
 {
-	json_t *body = NULL;
-	const char *image, *tp;
+	struct session_spec spec;
+	const char *msg = NULL;
 	struct reply rep;
 
-	image = body_tool_pair(buf, len, &body);
-	if (image != NULL) {
-		tp = json_string_value(json_object_get(body, "toolPair"));
-		body_check(strlen(tp) < CFG_PAIR_MAX,
-		    "long tool pair accepted");
-		body_check(strcmp(image, "toolkata-sandbox:latest") == 0 ||
-		    strcmp(image, "debian:12-slim") == 0, "unknown image");
-	} else if (len > 0) {
-		/* A refused body gets the 400 JSON reply h_sessions.c sends. */
-		reply_init(&rep);
-		reply_error(&rep, 400, "BadRequest", "Unsupported toolPair");
-		body_check(rep.status == 400 && rep.body != NULL, "400 reply");
-		reply_release(&rep);
+	if (body_create(&body_cfg, buf, len, &spec, &msg)) {
+		const char *image = cfg_image_for(&body_cfg, spec.tool_pair);
+
+		body_check(msg == NULL, "message on success");
+		body_check(image != NULL && (strcmp(image,
+		    "toolkata-sandbox:latest") == 0 ||
+		    strcmp(image, "debian:12-slim") == 0), "unknown image");
+		body_check(spec.timeout_ms == 0 || (spec.timeout_ms >= 1000 &&
+		    spec.timeout_ms <= body_cfg.max_lifetime * 1000),
+		    "timeout bounds");
+		if (spec.init != NULL)
+			body_init_ok(spec.init);
+		session_spec_release(&spec);
+		return;
 	}
-	json_decref(body);
+	body_check(msg != NULL && spec.init == NULL, "refusal without message");
+	/* A refused body gets the 400 JSON reply h_sessions.c sends. */
+	reply_init(&rep);
+	reply_error(&rep, 400, "BadRequest", msg);
+	body_check(rep.status == 400 && rep.body != NULL, "400 reply");
+	reply_release(&rep);
 }
 
 /* engine_list_item(): one element of GET /containers/json. */

@@ -162,11 +162,12 @@ session_provide(struct session_ctx *ctx, struct store_session *s,
 }
 
 enum err
-session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
-    int64_t now_ms, struct store_session *out, enum ratelimit_verdict *verdict,
-    long long *retry_after_s)
+session_create(struct session_ctx *ctx, const struct session_spec *spec,
+    const char *ip, int64_t now_ms, struct store_session *out,
+    enum ratelimit_verdict *verdict, long long *retry_after_s)
 {
 	const struct cfg *cfg = ctx->cfg;
+	const char *tool_pair = spec->tool_pair;
 	const char *image = cfg_image_for(cfg, tool_pair);
 	char msg[128], expires[CLOCK_ISO_SIZE];
 	bool pooled = false, gave_up = false;
@@ -184,6 +185,8 @@ session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
 	out->state = STORE_CREATING;
 	out->created_at = out->last_active = now_ms;
 	out->expires_at = now_ms + cfg->max_lifetime * 1000;
+	if (spec->timeout_ms > 0 && spec->timeout_ms < cfg->max_lifetime * 1000)
+		out->expires_at = now_ms + spec->timeout_ms;
 	out->owner_pid = (long)getpid();
 	if ((r = session_reserve(ctx, out, verdict, retry_after_s)) != ERR_OK)
 		return r;
@@ -212,6 +215,72 @@ session_create(struct session_ctx *ctx, const char *tool_pair, const char *ip,
 out:
 	log_setctx(NULL);
 	return r;
+}
+
+/* Is s (n bytes of UTF-8) free of C0 controls but tab, DEL and C1? */
+static bool
+session_printable(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((u[i] < 0x20 && u[i] != '\t') || u[i] == 0x7f)
+			return false;
+		/* U+0080..U+009F are C2 80..C2 9F in UTF-8 (8-bit CSI etc.) */
+		if (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 &&
+		    u[i + 1] <= 0x9f)
+			return false;
+	}
+	return true;
+}
+
+char *
+session_init_parse(const json_t *init, const char **msg)
+{
+	size_t i, n;
+	json_t *c;
+	char *text;
+
+	*msg = NULL;
+	if (!json_is_array(init)) {
+		*msg = "init must be an array of strings";
+		return NULL;
+	}
+	if ((n = json_array_size(init)) > SESSION_INIT_MAX) {
+		*msg = "init has more than 32 commands";
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		size_t len;
+
+		c = json_array_get(init, i);
+		if (!json_is_string(c)) {
+			*msg = "init must be an array of strings";
+			return NULL;
+		}
+		len = json_string_length(c);
+		if (len == 0 || len > SESSION_INIT_LEN) {
+			*msg = "each init command must be 1 to 1024 bytes";
+			return NULL;
+		}
+		if (!session_printable(json_string_value(c), len)) {
+			*msg = "init commands must not hold control characters "
+			    "(tab is allowed)";
+			return NULL;
+		}
+	}
+	if (n == 0)
+		return NULL;
+	if ((text = json_dumps(init, JSON_COMPACT)) == NULL)
+		*msg = "init could not be stored";
+	return text;
+}
+
+void
+session_spec_release(struct session_spec *spec)
+{
+	free(spec->init);
+	spec->init = NULL;
 }
 
 /* ---- the warm pool ------------------------------------------------------ */

@@ -11,11 +11,39 @@
 
 #include "compat.h"
 
+#include <jansson.h>
+
 #include "audit.h"
 #include "cfg.h"
 #include "engine.h"
 #include "err.h"
 #include "store.h"
+
+#define SESSION_ENV_MAX 32		/* environment name, with NUL */
+#define SESSION_INIT_MAX 32		/* init commands per session */
+#define SESSION_INIT_LEN 1024		/* bytes per init command */
+
+/* What a create asks for (fcgi/body.c fills it from a POST body). */
+struct session_spec {
+	char tool_pair[CFG_PAIR_MAX];
+	char environment[SESSION_ENV_MAX];	/* "": the default (bash) */
+	char *init;		/* init commands as a compact JSON array of
+				 * strings (malloc'd), NULL for none */
+	int64_t timeout_ms;	/* 0: the lifetime; else expiresAt is
+				 * created + this (<= the lifetime) */
+};
+
+/*
+ * Check init commands (a create body's "init", a WebSocket init frame's
+ * "commands"): an array of at most SESSION_INIT_MAX strings, each 1 to
+ * SESSION_INIT_LEN bytes with no control character but tab (no C0, DEL or
+ * C1).  Returns them as compact JSON (malloc'd), or NULL: with *msg set
+ * when they break a rule, with *msg NULL for an empty array.
+ */
+char *session_init_parse(const json_t *init, const char **msg);
+
+/* Free what a spec owns. */
+void session_spec_release(struct session_spec *);
 
 struct session_ctx {
 	const struct cfg *cfg;
@@ -35,7 +63,7 @@ struct session_ctx {
  * used.  ERR_IO: state file or audit log failed.  On ERR_OK *out is the
  * running session.
  */
-enum err session_create(struct session_ctx *, const char *tool_pair,
+enum err session_create(struct session_ctx *, const struct session_spec *,
     const char *ip, int64_t now_ms, struct store_session *out,
     enum ratelimit_verdict *verdict, long long *retry_after_s);
 
