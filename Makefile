@@ -62,9 +62,9 @@ API_OBJ := $(API_SRC:.c=.o)
 UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_ratelimit check/check_store check/check_audit \
 	check/check_engine check/check_metrics check/check_req \
-	check/check_frame check/check_filter check/check_pump \
+	check/check_frame check/check_filter check/check_pump check/check_body \
 	check/check_session check/check_ofilter
-ITEST := check/check_api check/check_relay check/check_pool check/check_abuse \
+ITEST := check/check_api check/check_relay check/check_init check/check_pool check/check_abuse \
 	check/check_fault
 
 RELAY_SRC := relay/main.c relay/frame.c relay/pump.c

@@ -425,6 +425,60 @@ END_TEST
 
 /* ---- frame_parse: everything else is raw ------------------------------ */
 
+/* {"type":"init"}: commands kept as sent (the relay checks them), silent,
+ * and the timeout bounded with its default. */
+START_TEST(test_init_fields)
+{
+	struct frame_msg m;
+
+	parse("{\"type\":\"init\",\"commands\":[\"ls\",\"pwd\"],"
+	    "\"silent\":true,\"timeout\":1500}", &m);
+	ck_assert_int_eq(m.kind, FRAME_INIT);
+	ck_assert(json_is_array(m.commands));
+	ck_assert_uint_eq(json_array_size(m.commands), 2);
+	ck_assert(m.silent);
+	ck_assert_int_eq(m.timeout_ms, 1500);
+	frame_msg_release(&m);
+	ck_assert_ptr_null(m.commands);
+	parse("{\"type\":\"init\",\"commands\":\"ls\"}", &m);
+	ck_assert_int_eq(m.kind, FRAME_INIT);
+	ck_assert(json_is_string(m.commands));
+	ck_assert(!m.silent);
+	ck_assert_int_eq(m.timeout_ms, FRAME_INIT_MS_DEFAULT);
+	frame_msg_release(&m);
+	parse("{\"type\":\"init\"}", &m);
+	ck_assert_int_eq(m.kind, FRAME_INIT);
+	ck_assert_ptr_null(m.commands);
+	frame_msg_release(&m);
+}
+END_TEST
+
+START_TEST(test_init_timeout_bounds)
+{
+	static const char *const bad[] = { "0", "-1", "300001", "1.5",
+		"\"100\"", "true", "1e9" };
+	struct frame_msg m;
+	char line[128];
+
+	for (size_t i = 0; i < nitems(bad); i++) {
+		(void)snprintf(line, sizeof(line), "{\"type\":\"init\","
+		    "\"commands\":[],\"timeout\":%s}", bad[i]);
+		parse(line, &m);
+		ck_assert_int_eq(m.kind, FRAME_INIT);
+		ck_assert_msg(m.timeout_ms == 0, "timeout %s gave %lld", bad[i],
+		    m.timeout_ms);
+		frame_msg_release(&m);
+	}
+	parse("{\"type\":\"init\",\"timeout\":300000,\"silent\":1}", &m);
+	ck_assert_int_eq(m.timeout_ms, 300000);
+	ck_assert(!m.silent);		/* only JSON true is silent */
+	frame_msg_release(&m);
+	parse("{\"type\":\"init\",\"timeout\":null}", &m);
+	ck_assert_int_eq(m.timeout_ms, FRAME_INIT_MS_DEFAULT);
+	frame_msg_release(&m);
+}
+END_TEST
+
 START_TEST(test_raw_not_object)
 {
 	assert_raw("ls -la");
@@ -577,6 +631,11 @@ frame_suite(void)
 	tcase_add_test(tc, test_input_unicode);
 	tcase_add_test(tc, test_input_nul);
 	tcase_add_test(tc, test_input_not_string);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("init");
+	tcase_add_test(tc, test_init_fields);
+	tcase_add_test(tc, test_init_timeout_bounds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("raw");

@@ -102,10 +102,21 @@ child_tick(struct pump *p ATTR_UNUSED, int64_t now ATTR_UNUSED,
 	return child_o.tick_stop != 0 && child_r.ticks >= child_o.tick_stop;
 }
 
+/* A message from the init: "<CTL:msg>" as a frame of its own. */
+static void
+child_control(struct pump *p, const char *msg, void *arg ATTR_UNUSED)
+{
+	char f[PUMP_CTL_MAX + 8];
+	int n = snprintf(f, sizeof(f), "<CTL:%s>", msg);
+
+	(void)pump_frame(p, f, (size_t)n, child_o.frame_ms);
+}
+
 ATTR_NORETURN static void
 child_main(const struct child_opts *o, int in, int out, int ctr, int res)
 {
-	static const struct pump_ops ops = { child_line, child_tick };
+	static const struct pump_ops ops = { child_line, child_tick,
+		child_control };
 	struct sigaction sa;
 	struct pump *p;
 
@@ -670,6 +681,55 @@ START_TEST(test_output_to_client)
 }
 END_TEST
 
+/* The init's messages leave the stream at their place; others stay. */
+START_TEST(test_control_taken_out)
+{
+	static const char out[] = "ab\x1b_tk;initdone;1\x1b\\cd\x1b[1mE";
+	static const char want[] = "ab<CTL:tk;initdone;1>cd\x1b[1mE";
+	struct child_result r;
+	struct child c;
+
+	child_default(&c);
+	io_send(c.ctr, out);
+	io_expect(c.out, want, sizeof(want) - 1);
+	/* Split, even with a pause inside, and an APC that is not ours
+	 * goes to the output filter (which drops it). */
+	io_send(c.ctr, "x\x1b_tk;scr");
+	io_expect(c.out, "x", 1);
+	io_quiet(c.out, 100);
+	io_send(c.ctr, "een\x1b");
+	io_send(c.ctr, "\\y\x1b_other\x1b\\z");
+	io_expect(c.out, "<CTL:tk;screen>yz", 17);
+	closefd(&c.in);
+	child_finish(&c, &r);
+}
+END_TEST
+
+/* A prefix nothing followed is output after all; a message that is too
+ * long is dropped up to its end, never delivered. */
+START_TEST(test_control_prefix_and_overlong)
+{
+	char big[PUMP_CTL_MAX + 64];
+	struct child_result r;
+	struct child c;
+
+	child_default(&c);
+	io_send(c.ctr, "A\x1b");
+	io_expect(c.out, "A", 1);
+	io_quiet(c.out, 150);
+	io_send(c.ctr, "[1mB");
+	io_expect(c.out, "\x1b[1mB", 5);
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "\x1b_tk;", 5);
+	big[sizeof(big) - 1] = '\0';
+	io_send(c.ctr, big);
+	io_send(c.ctr, "\x1b\\ok");
+	io_expect(c.out, "ok", 2);
+	closefd(&c.in);
+	child_finish(&c, &r);
+}
+END_TEST
+
 START_TEST(test_preload)
 {
 	struct child_opts o = { 1024, 0, 5000, "PRE:" };
@@ -929,6 +989,8 @@ pump_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_output_to_client);
 	tcase_add_test(tc, test_preload);
+	tcase_add_test(tc, test_control_taken_out);
+	tcase_add_test(tc, test_control_prefix_and_overlong);
 	tcase_add_test(tc, test_utf8_held);
 	tcase_add_test(tc, test_container_closes);
 	tcase_add_test(tc, test_container_closes_slow_client);

@@ -751,6 +751,61 @@ START_TEST(test_ws_zombie_pid)
 }
 END_TEST
 
+/* Init commands: kept with the row, run once, the first result stays. */
+START_TEST(test_init_once)
+{
+	struct ratelimit rl = { 10, 10, 3 };
+	struct store_session a, b;
+	char why[STORE_INIT_WHY], *init = NULL;
+	bool done = false;
+
+	reserve_ok(&rl, IP, T0, &a);
+	reserve_ok(&rl, IP, T0, &b);
+	ck_assert_int_eq(store_init_set(st, a.id, "[\"ls\",\"pwd\"]"), ERR_OK);
+	ck_assert_int_eq(store_init_set(st, b.id, NULL), ERR_OK);
+	ck_assert_int_eq(store_init_get(st, a.id, &init, &done, why,
+	    sizeof(why)), ERR_OK);
+	ck_assert_str_eq(init, "[\"ls\",\"pwd\"]");
+	ck_assert(!done);
+	free(init);
+	/* No commands: nothing to run, done. */
+	ck_assert_int_eq(store_init_get(st, b.id, &init, &done, why,
+	    sizeof(why)), ERR_OK);
+	ck_assert_ptr_null(init);
+	ck_assert(done);
+	ck_assert_int_eq(store_init_done(st, a.id, "init command 2 of 2 "
+	    "exited with status 1"), ERR_OK);
+	ck_assert_int_eq(store_init_done(st, a.id, NULL), ERR_OK);
+	ck_assert_int_eq(store_init_get(st, a.id, &init, &done, why,
+	    sizeof(why)), ERR_OK);
+	ck_assert(done);
+	ck_assert_str_eq(why, "init command 2 of 2 exited with status 1");
+	free(init);
+	ck_assert_int_eq(store_init_get(st, "sess_00000000000000000000000000"
+	    "000000", &init, &done, why, sizeof(why)), ERR_NOTFOUND);
+	ck_assert_ptr_null(init);
+}
+END_TEST
+
+START_TEST(test_init_success_kept)
+{
+	struct ratelimit rl = { 10, 10, 3 };
+	struct store_session a;
+	char why[STORE_INIT_WHY], *init = NULL;
+	bool done = false;
+
+	reserve_ok(&rl, IP, T0, &a);
+	ck_assert_int_eq(store_init_set(st, a.id, "[\"true\"]"), ERR_OK);
+	ck_assert_int_eq(store_init_done(st, a.id, NULL), ERR_OK);
+	ck_assert_int_eq(store_init_done(st, a.id, "late failure"), ERR_OK);
+	ck_assert_int_eq(store_init_get(st, a.id, &init, &done, why,
+	    sizeof(why)), ERR_OK);
+	ck_assert(done);
+	ck_assert_str_eq(why, "");
+	free(init);
+}
+END_TEST
+
 START_TEST(test_ws_end_session)
 {
 	struct ratelimit rl = { 10, 10, 3 };
@@ -982,6 +1037,8 @@ store_suite(void)
 	tcase_add_test(tc, test_pid_alive);
 	tcase_add_test(tc, test_ws_zombie_pid);
 	tcase_add_test(tc, test_ws_end_session);
+	tcase_add_test(tc, test_init_once);
+	tcase_add_test(tc, test_init_success_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }

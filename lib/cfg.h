@@ -68,6 +68,7 @@ struct cfg {
 	long long pool_size;
 	long long pool_max_age;
 	long long evict_after;
+	long long init_timeout;
 	long long engine_timeout;
 	long long destroy_timeout;
 	char *audit_log;

@@ -191,6 +191,10 @@ session_create(struct session_ctx *ctx, const struct session_spec *spec,
 	if ((r = session_reserve(ctx, out, verdict, retry_after_s)) != ERR_OK)
 		return r;
 	log_setctx(out->id);
+	if ((r = store_init_set(ctx->store, out->id, spec->init)) != ERR_OK) {
+		session_abandon(ctx, out->id);
+		goto out;
+	}
 	if ((r = session_provide(ctx, out, image, &pooled, &gave_up)) !=
 	    ERR_OK) {
 		log_warnx("create failed: %s", err_str(r));

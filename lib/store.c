@@ -77,6 +77,8 @@ static const char store_schema[] =
 static const char *const store_columns_added[][2] = {
 	{ "last_detach", "ALTER TABLE sessions ADD COLUMN last_detach "
 	    "INTEGER NOT NULL DEFAULT 0" },
+	{ "init", "ALTER TABLE sessions ADD COLUMN init TEXT" },
+	{ "init_result", "ALTER TABLE sessions ADD COLUMN init_result TEXT" },
 };
 
 static enum err
@@ -419,6 +421,49 @@ store_touch(struct store *st, const char *id, int64_t now_ms)
 	return st_run(st, st_prepare(st, "UPDATE sessions SET last_active=?2 "
 	    "WHERE id=?1 AND state=?3 AND last_active<?2", "sii", id, now_ms,
 	    (int64_t)STORE_RUNNING));
+}
+
+enum err
+store_init_set(struct store *st, const char *id, const char *init)
+{
+	if (init == NULL)
+		return ERR_OK;
+	return st_run(st, st_prepare(st, "UPDATE sessions SET init=?2, "
+	    "init_result=NULL WHERE id=?1", "ss", id, init));
+}
+
+enum err
+store_init_get(struct store *st, const char *id, char **init, bool *done,
+    char *why, size_t whysz)
+{
+	sqlite3_stmt *q = st_prepare(st, "SELECT init, init_result FROM "
+	    "sessions WHERE id=?1", "s", id);
+	const unsigned char *t;
+	int rc;
+
+	*init = NULL;
+	*done = true;
+	why[0] = '\0';
+	if (q == NULL)
+		return ERR_IO;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && (t = sqlite3_column_text(q, 0)) != NULL) {
+		*init = xstrdup((const char *)t);
+		*done = sqlite3_column_type(q, 1) != SQLITE_NULL;
+		st_copy(why, whysz, q, 1);
+	}
+	st_done(st, q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return st_fail(st, "step");
+	return rc == SQLITE_ROW ? ERR_OK : ERR_NOTFOUND;
+}
+
+enum err
+store_init_done(struct store *st, const char *id, const char *why)
+{
+	return st_run(st, st_prepare(st, "UPDATE sessions SET init_result=?2 "
+	    "WHERE id=?1 AND init IS NOT NULL AND init_result IS NULL", "ss",
+	    id, why != NULL ? why : ""));
 }
 
 enum err

@@ -86,6 +86,20 @@ enum err store_each_live(struct store *, size_t max, store_each_fn fn,
 /* True when a live (not ended) row exists for id. */
 enum err store_is_live(struct store *, const char *id, bool *live);
 
+/*
+ * A session's init commands (a JSON array of strings, see
+ * session_init_parse()), kept with its row so that every relay runs them
+ * at most once.  set: NULL keeps none.  get: *init is malloc'd (NULL when
+ * the session has none); *done once a result was recorded, why the run
+ * failed in why ("" when it did not).  ERR_NOTFOUND: no such row.  done:
+ * record the result (why NULL: success); the first one recorded stays.
+ */
+#define STORE_INIT_WHY 192	/* why an init run failed, with NUL */
+enum err store_init_set(struct store *, const char *id, const char *init);
+enum err store_init_get(struct store *, const char *id, char **init,
+    bool *done, char *why, size_t whysz);
+enum err store_init_done(struct store *, const char *id, const char *why);
+
 /* Delete ended rows older than before_ms and history older than 1 h. */
 enum err store_purge(struct store *, int64_t before_ms, int64_t now_ms);
 

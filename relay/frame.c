@@ -74,6 +74,24 @@ frame_number(json_t *j)
 	return 0;
 }
 
+/* {"type":"init","commands":[...],"silent":bool,"timeout":ms} */
+static void
+frame_init_msg(json_t *j, struct frame_msg *m)
+{
+	json_t *t = json_object_get(j, "timeout");
+
+	m->kind = FRAME_INIT;
+	m->commands = json_incref(json_object_get(j, "commands"));
+	m->silent = json_is_true(json_object_get(j, "silent"));
+	if (t == NULL || json_is_null(t))
+		m->timeout_ms = FRAME_INIT_MS_DEFAULT;
+	else if (json_is_integer(t) && json_integer_value(t) >= 1 &&
+	    json_integer_value(t) <= FRAME_INIT_MS_MAX)
+		m->timeout_ms = json_integer_value(t);
+	else
+		m->timeout_ms = 0;
+}
+
 /* A JSON control line; false when the line is not one (then it is raw). */
 static bool
 frame_control(const char *line, size_t len, struct frame_msg *m)
@@ -92,6 +110,9 @@ frame_control(const char *line, size_t len, struct frame_msg *m)
 		    "rows")));
 		m->cols = frame_clamp_cols(frame_number(json_object_get(j,
 		    "cols")));
+		ok = true;
+	} else if (strcmp(type, "init") == 0) {
+		frame_init_msg(j, m);
 		ok = true;
 	} else if (strcmp(type, "input") == 0) {
 		data = json_object_get(j, "data");
@@ -132,4 +153,6 @@ frame_msg_release(struct frame_msg *m)
 {
 	free(m->owned);
 	m->owned = NULL;
+	json_decref(m->commands);
+	m->commands = NULL;
 }

@@ -2,7 +2,8 @@
  * frame.h: browser -> relay framing.  websocketd appends '\n' to every
  * client text frame and hands the relay one byte stream, so a line is one
  * message (mechanics.md A4).  A line that is a JSON object with "type"
- * "resize" (rows, cols) or "input" (data) is that; any other line is raw
+ * "resize" (rows, cols), "input" (data) or "init" (commands, silent,
+ * timeout: init commands, checked by the relay) is that; any other line is raw
  * keystrokes, and an empty line is a literal '\n' (TryIt sends "cmd\n",
  * which arrives as "cmd\n\n").  A line longer than the cap is refused.
  *
@@ -13,6 +14,8 @@
 #define FRAME_H
 
 #include "compat.h"
+
+#include <jansson.h>
 
 #include "err.h"
 
@@ -32,7 +35,10 @@ struct frame {
 	size_t max;		/* SANDBOX_MAX_WS_MESSAGE_SIZE */
 };
 
-enum frame_kind { FRAME_RAW, FRAME_INPUT, FRAME_RESIZE };
+enum frame_kind { FRAME_RAW, FRAME_INPUT, FRAME_RESIZE, FRAME_INIT };
+
+#define FRAME_INIT_MS_DEFAULT 30000	/* an init frame's default timeout */
+#define FRAME_INIT_MS_MAX 300000
 
 struct frame_msg {
 	enum frame_kind kind;
@@ -40,6 +46,10 @@ struct frame_msg {
 	size_t len;
 	int rows, cols;		/* RESIZE, clamped */
 	char *owned;		/* decoded INPUT data, freed by release */
+	json_t *commands;	/* INIT: "commands" as sent (any JSON), or NULL */
+	bool silent;		/* INIT */
+	long long timeout_ms;	/* INIT: 1..FRAME_INIT_MS_MAX, default above;
+				 * 0 when "timeout" was not such a number */
 };
 
 /* Start an empty framer that refuses lines longer than max bytes. */

@@ -15,6 +15,14 @@
  * is told why, the session ends), or the session's deadline passes.
  * Errors reach the client as {"type":"error","message":...} before exit:
  * websocketd cannot send close codes.
+ *
+ * Init commands (a session's POST "init", or an {"type":"init"} frame) are
+ * run by the init in the shell (docker/init); the relay asks for them and
+ * turns the init's answer into {"type":"initComplete","success":...}.
+ * initComplete is sent on every connection: with nothing to run (or a run
+ * done before), at once after "connected" and before the screen, whose
+ * terminal reset wipes it from a client that shows unknown frames as text
+ * (B1); after a run, followed by a fresh replay of the screen.
  */
 #include "compat.h"
 
@@ -44,6 +52,9 @@
 #define RELAY_MAX_OTHERS 16	/* connections taken over at once */
 #define RELAY_STOP_SIGNAL 1	/* relay_stop: websocketd or a signal */
 #define RELAY_STOP_TAKEN 2	/* relay_stop: another connection took over */
+#define RELAY_INIT_STORED 1	/* init_wait: the session's own commands */
+#define RELAY_INIT_FRAME 2	/* init_wait: an init frame's */
+#define RELAY_INIT_GRACE 5000	/* ms past an init's timeout to wait */
 #define RELAY_PREFIX "/api/v1/sessions/"
 #define RELAY_SUFFIX "/ws"
 
@@ -59,6 +70,13 @@ struct relay {
 	int rows, cols;
 	int64_t last_input, last_touch;
 	struct pump *pump;
+	char *init;		/* the session's init commands, not yet run */
+	int init_wait;		/* RELAY_INIT_*: a run was asked for */
+	int64_t init_deadline;	/* by when the init must have answered */
+	bool screen;		/* the init answered the hello (tk;screen) */
+	char *init_cmds;	/* a run to ask for once it has */
+	bool init_silent;
+	long long init_ms;
 };
 
 static volatile int relay_stop;
@@ -69,14 +87,12 @@ relay_on_signal(int sig)
 	relay_stop = sig == SIGUSR1 ? RELAY_STOP_TAKEN : RELAY_STOP_SIGNAL;
 }
 
-/* A control frame {"type":type, key:value} on stdout, as a frame of its
- * own: through the pump once there is one, else written and waited for
- * until websocketd has read it (it makes one frame per read). */
+/* A control frame on stdout (j is stolen), as a frame of its own: through
+ * the pump once there is one, else written and waited for until
+ * websocketd has read it (it makes one frame per read). */
 static void
-relay_frame(struct relay *rl, const char *type, const char *key,
-    const char *value)
+relay_send(struct relay *rl, json_t *j)
 {
-	json_t *j = json_pack("{s:s, s:s}", "type", type, key, value);
 	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	int pending = 1;
 
@@ -89,6 +105,14 @@ relay_frame(struct relay *rl, const char *type, const char *key,
 				pending = 0;
 	free(text);
 	json_decref(j);
+}
+
+/* {"type":type, key:value} */
+static void
+relay_frame(struct relay *rl, const char *type, const char *key,
+    const char *value)
+{
+	relay_send(rl, json_pack("{s:s, s:s}", "type", type, key, value));
 }
 
 static void
@@ -117,6 +141,10 @@ relay_cleanup(struct relay *rl)
 	}
 	if (rl->last_input > rl->last_touch)
 		(void)store_touch(rl->sess.store, rl->id, rl->last_input);
+	free(rl->init);
+	rl->init = NULL;
+	free(rl->init_cmds);
+	rl->init_cmds = NULL;
 	pump_free(rl->pump);
 	rl->pump = NULL;
 }
@@ -265,6 +293,163 @@ relay_control(struct relay *rl, const char *verb)
 		(void)pump_to_container(rl->pump, msg, (size_t)n);
 }
 
+/* ---- init commands ------------------------------------------------------ */
+
+/* {"type":"initComplete","success":ok[,"error":why]} */
+static void
+relay_init_complete(struct relay *rl, bool ok, const char *why)
+{
+	if (ok)
+		relay_send(rl, json_pack("{s:s, s:b}", "type", "initComplete",
+		    "success", 1));
+	else
+		relay_send(rl, json_pack("{s:s, s:b, s:s}", "type",
+		    "initComplete", "success", 0, "error", why));
+}
+
+/*
+ * Ask the init to run commands (a JSON array session_init_parse() passed):
+ * ESC _ tk;init;SILENT;MS;C1 0x1F C2 ... ESC \ (commands hold no control
+ * characters, so neither 0x1F nor ESC).  False when it did not fit.
+ */
+static bool
+relay_init_send(struct relay *rl, const char *cmds, bool silent, long long ms)
+{
+	json_t *a = json_loads(cmds, 0, NULL);
+	size_t n = json_array_size(a), len = 0, cap = 64;
+	char *msg;
+	bool ok;
+
+	for (size_t i = 0; i < n; i++)
+		cap += json_string_length(json_array_get(a, i)) + 1;
+	msg = xmalloc(cap);
+	len = (size_t)snprintf(msg, cap, "\x1b_tk;init;%d;%lld;", silent ? 1 : 0,
+	    ms);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = json_string_length(json_array_get(a, i));
+
+		if (i > 0)
+			msg[len++] = '\x1f';
+		memcpy(msg + len, json_string_value(json_array_get(a, i)), k);
+		len += k;
+	}
+	memcpy(msg + len, "\x1b\\", 2);
+	ok = n > 0 && pump_to_container(rl->pump, msg, len + 2);
+	free(msg);
+	json_decref(a);
+	return ok;
+}
+
+/* Ask for the run noted in rl, now that the init has its TTY raw. */
+static void
+relay_init_ask(struct relay *rl)
+{
+	if (rl->init_cmds == NULL || !rl->screen)
+		return;
+	if (!relay_init_send(rl, rl->init_cmds, rl->init_silent, rl->init_ms)) {
+		rl->init_wait = 0;
+		relay_init_complete(rl, false, "init commands could not be sent");
+	}
+	free(rl->init_cmds);
+	rl->init_cmds = NULL;
+}
+
+/* Note a run (asked for once the init answered the hello) and wait for
+ * the init's answer (relay_on_control()). */
+static void
+relay_init_start(struct relay *rl, int which, const char *cmds, bool silent,
+    long long ms)
+{
+	free(rl->init_cmds);
+	rl->init_cmds = xstrdup(cmds);
+	rl->init_silent = silent;
+	rl->init_ms = ms;
+	rl->init_wait = which;
+	rl->init_deadline = clock_now_ms() + ms + RELAY_INIT_GRACE;
+	relay_init_ask(rl);
+}
+
+/* Right after "connected": initComplete now, unless the session's own
+ * commands have yet to run (then they are asked for after the hello). */
+static void
+relay_init_connect(struct relay *rl)
+{
+	char why[STORE_INIT_WHY];
+	bool done = true;
+
+	if (store_init_get(rl->sess.store, rl->id, &rl->init, &done, why,
+	    sizeof(why)) != ERR_OK || rl->init == NULL || done) {
+		free(rl->init);
+		rl->init = NULL;
+		relay_init_complete(rl, why[0] == '\0', why);
+	}
+}
+
+/* The init says how a run ended: tell the client, keep the session's
+ * result, and send the screen again (drawn over what came before). */
+static void
+relay_init_done(struct relay *rl, bool ok, const char *why)
+{
+	if (rl->init_wait == RELAY_INIT_STORED) {
+		(void)store_init_done(rl->sess.store, rl->id, ok ? NULL : why);
+		(void)audit_emit(rl->sess.audit, ok ? AUDIT_INFO : AUDIT_WARN,
+		    "session.init", ok ? "Init commands completed" :
+		    "Init commands failed", "sessionId", rl->id, "clientIp",
+		    rl->ip, "error", ok ? "" : why, AUDIT_END);
+		free(rl->init);
+		rl->init = NULL;
+	}
+	rl->init_wait = 0;
+	relay_init_complete(rl, ok, why);
+	relay_control(rl, "hello");
+}
+
+static void
+relay_on_control(struct pump *p ATTR_UNUSED, const char *msg, void *arg)
+{
+	struct relay *rl = arg;
+
+	if (strcmp(msg, "tk;screen") == 0) {
+		rl->screen = true;
+		relay_init_ask(rl);
+		return;
+	}
+	if (strncmp(msg, "tk;initdone;", 12) != 0 || rl->init_wait == 0)
+		return;
+	if (msg[12] == '1')
+		relay_init_done(rl, true, NULL);
+	else
+		relay_init_done(rl, false, strncmp(msg + 12, "0;", 2) == 0 ?
+		    msg + 14 : "init failed");
+}
+
+/* {"type":"init","commands":[...],"silent":b,"timeout":ms} from the
+ * client: checked like a create's "init", then run. */
+static void
+relay_init_frame(struct relay *rl, const struct frame_msg *m)
+{
+	const char *why = "commands must be an array of strings";
+	char *cmds = NULL;
+
+	if (rl->init_wait != 0) {
+		relay_init_complete(rl, false, "an init is already running");
+		return;
+	}
+	if (m->timeout_ms == 0) {
+		relay_init_complete(rl, false, "timeout must be 1 to 300000 ms");
+		return;
+	}
+	if (m->commands != NULL)
+		cmds = session_init_parse(m->commands, &why);
+	if (cmds != NULL)
+		relay_init_start(rl, RELAY_INIT_FRAME, cmds, m->silent,
+		    m->timeout_ms);
+	else
+		relay_init_complete(rl, m->commands != NULL && why == NULL,
+		    why);
+	free(cmds);
+}
+
 static void
 relay_attach(struct relay *rl, const struct pump_ops *ops)
 {
@@ -274,6 +459,7 @@ relay_attach(struct relay *rl, const struct pump_ops *ops)
 
 	/* The client knows at once that it is through; the screen follows. */
 	relay_frame(rl, "connected", "sessionId", rl->id);
+	relay_init_connect(rl);
 	r = engine_attach(rl->cfg.docker_socket, rl->s.container_id,
 	    rl->cfg.engine_timeout * 1000, &rl->dfd, extra, sizeof(extra), &n);
 	if (r == ERR_CONFLICT || r == ERR_NOTFOUND) {
@@ -294,6 +480,9 @@ relay_attach(struct relay *rl, const struct pump_ops *ops)
 	rl->pump = pump_new(rl->dfd, (size_t)rl->cfg.max_ws_message, ops, rl);
 	pump_preload(rl->pump, extra, n);
 	relay_control(rl, "hello");
+	if (rl->init != NULL)
+		relay_init_start(rl, RELAY_INIT_STORED, rl->init, true,
+		    rl->cfg.init_timeout * 1000);
 	(void)snprintf(msg, sizeof(msg), "WebSocket connected for session: %s",
 	    rl->id);
 	(void)audit_emit(rl->sess.audit, AUDIT_INFO, "websocket.connected", msg,
@@ -339,7 +528,9 @@ relay_line(struct pump *p, const char *line, size_t len, void *arg)
 		rl->rows = m.rows;
 		rl->cols = m.cols;
 		relay_control(rl, "size");
-	} else
+	} else if (m.kind == FRAME_INIT)
+		relay_init_frame(rl, &m);
+	else
 		relay_input(rl, p, m.data, m.len);
 	frame_msg_release(&m);
 	rl->last_input = clock_now_ms();
@@ -358,6 +549,8 @@ relay_tick(struct pump *p ATTR_UNUSED, int64_t now, void *arg)
 	struct store_session s = rl->s;
 	const char *why;
 
+	if (rl->init_wait != 0 && now >= rl->init_deadline)
+		relay_init_done(rl, false, "init did not answer in time");
 	if (rl->last_input > s.last_active)
 		s.last_active = rl->last_input;
 	if (now < session_deadline(&rl->cfg, &s))
@@ -454,8 +647,13 @@ relay_reattach(struct relay *rl, const struct pump_ops *ops)
 			pump_free(rl->pump);
 			rl->pump = pump_new(rl->dfd, (size_t)rl->cfg.max_ws_message,
 			    ops, rl);
+			rl->screen = false;
 			pump_preload(rl->pump, extra, n);
 			relay_control(rl, "hello");
+			/* A run asked for is answered again (not rerun). */
+			if (rl->init_wait == RELAY_INIT_STORED)
+				relay_init_start(rl, RELAY_INIT_STORED, rl->init,
+				    true, rl->cfg.init_timeout * 1000);
 			log_info("attached again after the stream ended");
 			return true;
 		}
@@ -541,7 +739,8 @@ int
 main(int argc, char **argv)
 {
 	static struct relay rl;
-	static const struct pump_ops ops = { relay_line, relay_tick };
+	static const struct pump_ops ops = { relay_line, relay_tick,
+		relay_on_control };
 	char names[4096];
 	enum err r;
 

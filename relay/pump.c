@@ -27,12 +27,17 @@ struct pump {
 	size_t dropped;
 	bool docker_eof;
 	struct ofilter of;	/* container output, before the client sees it */
+	char ctl[PUMP_CTL_MAX + 1];	/* ESC _ tk; ... being read */
+	size_t ctl_len;
 };
+
+#define PUMP_INTRO "\033_tk;"
+#define PUMP_INTRO_LEN (sizeof(PUMP_INTRO) - 1)
 
 /* Room enough in to_client for one filtered read. */
 #define PUMP_READ 4096
 #define PUMP_ROOM(p) (sizeof((p)->to_client) - (p)->cl_len >= \
-	OFILTER_OUT_SIZE(PUMP_READ))
+	OFILTER_OUT_SIZE(PUMP_READ + PUMP_INTRO_LEN))
 
 static void
 pump_nonblock(int fd)
@@ -71,6 +76,77 @@ pump_dropped(const struct pump *p)
 	return p->dropped;
 }
 
+/* Output for the client, through lib/ofilter. */
+static void
+pump_filter(struct pump *p, const char *s, size_t n)
+{
+	if (n > 0)
+		p->cl_len += ofilter_feed(&p->of, s, n, p->to_client +
+		    p->cl_len, sizeof(p->to_client) - p->cl_len);
+}
+
+static void
+pump_control(struct pump *p)
+{
+	p->ctl[p->ctl_len - 2] = '\0';
+	if (p->ops->control != NULL)
+		p->ops->control(p, p->ctl + 2, p->arg);
+	p->ctl_len = 0;
+}
+
+/*
+ * Container output: the init's messages out, the rest to the filter.  A
+ * prefix of ESC _ tk; at the end of a read is held for the next one (or
+ * until the stream is quiet: pump_output_flush()); a message longer than
+ * PUMP_CTL_MAX is dropped.
+ */
+static void
+pump_output(struct pump *p, const char *s, size_t n)
+{
+	size_t from = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (p->ctl_len == 0) {
+			if (c != '\033')
+				continue;
+			pump_filter(p, s + from, i - from);
+			p->ctl[p->ctl_len++] = c;
+		} else if (p->ctl_len < PUMP_INTRO_LEN) {
+			if (c == PUMP_INTRO[p->ctl_len]) {
+				p->ctl[p->ctl_len++] = c;
+			} else {
+				pump_filter(p, p->ctl, p->ctl_len);
+				p->ctl_len = 0;
+				if (c != '\033') {
+					from = i;
+					continue;
+				}
+				p->ctl[p->ctl_len++] = c;
+			}
+		} else if (p->ctl_len < PUMP_CTL_MAX) {
+			p->ctl[p->ctl_len++] = c;
+			if (c == '\\' && p->ctl[p->ctl_len - 2] == '\033')
+				pump_control(p);
+		} else if (c == '\\')
+			p->ctl_len = 0;	/* too long: dropped to its end */
+		from = i + 1;
+	}
+	if (p->ctl_len == 0)
+		pump_filter(p, s + from, n - from);
+}
+
+/* A held prefix that nothing followed is output after all. */
+static void
+pump_output_flush(struct pump *p)
+{
+	if (p->ctl_len > 0 && p->ctl_len < PUMP_INTRO_LEN) {
+		pump_filter(p, p->ctl, p->ctl_len);
+		p->ctl_len = 0;
+	}
+}
+
 void
 pump_preload(struct pump *p, const char *data, size_t len)
 {
@@ -78,8 +154,7 @@ pump_preload(struct pump *p, const char *data, size_t len)
 	while (len > 0 && PUMP_ROOM(p)) {
 		size_t k = len < PUMP_READ ? len : PUMP_READ;
 
-		p->cl_len += ofilter_feed(&p->of, data, k, p->to_client +
-		    p->cl_len, sizeof(p->to_client) - p->cl_len);
+		pump_output(p, data, k);
 		data += k;
 		len -= k;
 	}
@@ -188,9 +263,7 @@ pump_docker_io(struct pump *p, short revents)
 		 * reaches the client: lib/ofilter. */
 		n = read(p->dfd, buf, sizeof(buf));
 		if (n > 0)
-			p->cl_len += ofilter_feed(&p->of, buf, (size_t)n,
-			    p->to_client + p->cl_len,
-			    sizeof(p->to_client) - p->cl_len);
+			pump_output(p, buf, (size_t)n);
 		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			p->docker_eof = true;
 	}
@@ -238,6 +311,7 @@ pump_run(struct pump *p, volatile int *stop)
 	enum err r = ERR_OK;
 
 	while (r == ERR_OK) {
+		int ready;
 		struct pollfd pfd[3] = {
 			{ STDIN_FILENO, POLLIN, 0 },
 			{ p->dfd, 0, 0 },
@@ -262,8 +336,11 @@ pump_run(struct pump *p, volatile int *stop)
 		 * out when there is nothing to ask, or the loop spins. */
 		if (pfd[1].events == 0)
 			pfd[1].fd = -1;
-		if (poll(pfd, 3, 1000) < 0 && errno != EINTR)
+		ready = poll(pfd, 3, p->ctl_len > 0 ? 20 : 1000);
+		if (ready < 0 && errno != EINTR)
 			return ERR_IO;
+		if (ready == 0)
+			pump_output_flush(p);
 		if (pfd[0].revents != 0 &&
 		    (r = pump_read_client(p)) == ERR_NOTFOUND)
 			return ERR_OK;	/* the client left */

@@ -7,7 +7,9 @@
  * dropped and counted.  Container output is read only while there is room
  * for it (backpressure), and is written to stdout in chunks of at most
  * PIPE_BUF bytes that never end inside a UTF-8 character, so that every
- * frame websocketd makes holds whole characters.
+ * frame websocketd makes holds whole characters.  The init's own messages
+ * (ESC _ tk; ... ESC \, which it never lets the sandbox's programs print)
+ * are taken out of the output and handed to the owner.
  */
 #ifndef PUMP_H
 #define PUMP_H
@@ -31,7 +33,14 @@ struct pump_ops {
 	/* Called at least every second and when the deadline passes;
 	 * non-zero ends the pump. */
 	int (*tick)(struct pump *, int64_t now_ms, void *arg);
+	/* A message from docker/init in the container's output, ESC _ msg
+	 * ESC \ with msg starting "tk;" (NUL-terminated, at most
+	 * PUMP_CTL_MAX bytes): taken out of the stream at its place; output
+	 * before it has been queued for the client.  May be NULL. */
+	void (*control)(struct pump *, const char *msg, void *arg);
 };
+
+#define PUMP_CTL_MAX 256	/* longest message from the init */
 
 /* Make a pump between fd 0/1 and dfd (all set non-blocking). */
 struct pump *pump_new(int dfd, size_t max_line, const struct pump_ops *ops,

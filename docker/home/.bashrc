@@ -15,7 +15,12 @@ set +m
 # folder, or a file naming one), so drawing a prompt starts no process: a
 # fork costs 0.3-0.5 s under gVisor, and the prompt is on every Enter.
 # Detached HEAD shows nothing, as `git symbolic-ref -q` did.
+#
+# Before that it tells docker/init how the last command ended (an APC
+# string the init takes out of the output): init commands run one after
+# another on it.
 __tk_prompt() {
+	printf '\e_tk;ps;%d\e\\' "$?"
 	local d=$PWD g head
 	__tk_b=
 	while :; do

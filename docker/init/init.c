@@ -13,10 +13,24 @@
  *     clean line or character boundary: a new connection sees the screen;
  *   - takes control messages in-band, as APC strings the relay writes:
  *     ESC _ tk;hello;ROWS;COLS ESC \   size the pty, replay the screen
+ *                                      (then ESC _ tk;screen ESC \ to the relay)
  *     ESC _ tk;size;ROWS;COLS ESC \    size the pty (SIGWINCH to the shell)
+ *     ESC _ tk;init;SILENT;MS;CMDS ESC \  run init commands (below)
  *     The relay's input filter refuses APC strings from clients in one
  *     message; a learner who spells one over several keystrokes can only
  *     resize or redraw their own terminal.
+ *   - runs init commands in the shell, as if typed, each once the previous
+ *     one is done: the shell's prompt hook (/etc/bash.bashrc) prints
+ *     ESC _ tk;ps;STATUS ESC \ before every prompt, which the init takes
+ *     out of the output and reads as "the last command ended with STATUS".
+ *     CMDS are separated by 0x1F (they hold no control characters); SILENT
+ *     1 keeps their echo and output off the screen and out of the replay;
+ *     MS bounds the whole run (^C to the shell when it passes).  The
+ *     result goes to the relay in the output stream, never in the replay:
+ *     ESC _ tk;initdone;1 ESC \ or ESC _ tk;initdone;0;WHY ESC \.  A run
+ *     asked for again (a reconnect) is answered from memory, not rerun.
+ *     Output the shell's programs print that looks like ESC _ tk; is
+ *     dropped, so nothing in the sandbox can forge a message to the relay;
  *   - ends the container at TOOLKATA_LIFETIME seconds (the deadline that
  *     holds when every toolkata process is dead), and when the shell exits
  *     (exit status = the shell's), after the last output has gone out;
@@ -45,6 +59,11 @@
 #define INIT_OUT (INIT_RING + 4096)	/* bytes queued for the TTY */
 #define INIT_IN 16384		/* bytes queued for the shell */
 #define INIT_CTL 64		/* longest control message */
+#define INIT_CTL_BIG ((size_t)40 * 1024) /* longest tk;init message */
+#define INIT_OCTL 128		/* longest tk; message in shell output */
+#define INIT_RUNS 8		/* init runs remembered */
+#define INIT_WHY 160		/* length of an init failure reason */
+#define INIT_PROMPT_WAIT 0.25	/* s from a prompt hook to readline */
 #define INIT_LIFE_MAX 172800	/* 48 h: session lifetime + pool age */
 #define INIT_DRAIN_MS 300	/* output still sent after the shell ended */
 
@@ -59,6 +78,23 @@ struct queue {
 	size_t cap, off, len;
 };
 
+/* One run of init commands (tk;init). */
+struct initrun {
+	bool active, silent;
+	bool sent;		/* a command was typed, its prompt not seen */
+	int index, count;	/* the command typed (1-based), how many */
+	char *next;		/* the next command in cmds, NULL after last */
+	double deadline;
+	unsigned long long hash;
+	char cmds[INIT_CTL_BIG];
+};
+
+struct initdone {
+	unsigned long long hash;
+	bool ok;
+	char why[INIT_WHY];
+};
+
 struct init {
 	int tty_in, tty_out, pty;
 	int slave;		/* our own fd on the shell's pty (O_NOCTTY) */
@@ -67,8 +103,15 @@ struct init {
 	bool shell_done;
 	struct ring ring;
 	struct queue out, in;
-	char ctl[INIT_CTL];
+	char ctl[INIT_CTL_BIG];
 	size_t ctl_len;		/* > 0 while inside ESC _ ... */
+	char octl[INIT_OCTL];	/* a tk; message in the shell's output */
+	size_t octl_len;
+	bool at_prompt;		/* readline waits for a line, no Enter since */
+	double prompt_at;	/* when a prompt hook ran, readline not yet */
+	struct initrun run;
+	struct initdone done[INIT_RUNS];
+	size_t ndone;
 };
 
 static volatile sig_atomic_t init_sig;
@@ -156,6 +199,7 @@ init_replay_start(const char *s, size_t n)
 static void
 init_replay(struct init *it)
 {
+	static const char init_screen[] = "\033_tk;screen\033\\";
 	static char flat[INIT_RING];
 	struct ring *r = &it->ring;
 	size_t n = r->full ? INIT_RING : r->head, start;
@@ -169,6 +213,9 @@ init_replay(struct init *it)
 	it->out.off = it->out.len = 0;
 	(void)queue_put(&it->out, "\033c", 2);
 	(void)queue_put(&it->out, flat + start, n - start);
+	/* The relay sends init commands only after this: before the init
+	 * made the TTY raw, Docker's pty would echo them to the screen. */
+	(void)queue_put(&it->out, init_screen, sizeof(init_screen) - 1);
 }
 
 /* A decimal number and the character after it; -1 if there is none. */
@@ -199,7 +246,10 @@ init_winsize(struct init *it, long rows, long cols)
 	(void)ioctl(it->pty, TIOCSWINSZ, &ws);
 }
 
-/* "tk;hello;R;C" or "tk;size;R;C"; anything else is ignored. */
+static void init_run_start(struct init *, const char *);
+
+/* "tk;hello;R;C", "tk;size;R;C" or "tk;init;..."; anything else is
+ * ignored. */
 static void
 init_control(struct init *it, const char *msg)
 {
@@ -207,6 +257,10 @@ init_control(struct init *it, const char *msg)
 	long rows, cols;
 	bool hello = strncmp(msg, "tk;hello;", 9) == 0;
 
+	if (strncmp(msg, "tk;init;", 8) == 0) {
+		init_run_start(it, msg + 8);
+		return;
+	}
 	if (!hello && strncmp(msg, "tk;size;", 8) != 0)
 		return;
 	p = msg + (hello ? 9 : 8);
@@ -344,6 +398,8 @@ init_input(struct init *it, const char *s, size_t n)
 				it->ctl[it->ctl_len++] = c;
 				continue;
 			}
+			if (c == '\r' || c == '\n')
+				it->at_prompt = false;	/* a command runs */
 			if (!init_signal_char(it, c))
 				(void)queue_put(&it->in, &c, 1);
 			continue;
@@ -353,7 +409,9 @@ init_input(struct init *it, const char *s, size_t n)
 			it->ctl[it->ctl_len - 2] = '\0';
 			init_control(it, it->ctl + 2);
 			it->ctl_len = 0;
-		} else if (it->ctl_len >= INIT_CTL - 1) {
+		} else if (it->ctl_len >= (strncmp(it->ctl, "\033_tk;init;",
+		    it->ctl_len < 10 ? it->ctl_len : 10) == 0 ? INIT_CTL_BIG :
+		    INIT_CTL) - 1) {
 			(void)queue_put(&it->in, it->ctl, it->ctl_len);
 			it->ctl_len = 0;
 		}
@@ -363,6 +421,239 @@ init_input(struct init *it, const char *s, size_t n)
 	if (it->ctl_len > 0 && it->ctl_len <= 2) {
 		(void)queue_put(&it->in, it->ctl, it->ctl_len);
 		it->ctl_len = 0;
+	}
+}
+
+/* ---- init commands ------------------------------------------------------ */
+
+static unsigned long long
+init_hash(const char *s, long silent)
+{
+	unsigned long long h = 1469598103934665603ULL ^ (unsigned long long)silent;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Tell the relay how a run ended, in the output stream but not in the
+ * ring (a replay never repeats it).  why holds no control character. */
+static void
+init_report(struct init *it, bool ok, const char *why)
+{
+	char msg[INIT_WHY + 32];
+	int n;
+
+	if (ok)
+		n = snprintf(msg, sizeof(msg), "\033_tk;initdone;1\033\\");
+	else
+		n = snprintf(msg, sizeof(msg), "\033_tk;initdone;0;%s\033\\",
+		    why);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)queue_put(&it->out, msg, (size_t)n);
+}
+
+static void
+init_run_end(struct init *it, bool ok, const char *why)
+{
+	struct initrun *r = &it->run;
+	struct initdone *d = &it->done[it->ndone++ % INIT_RUNS];
+
+	d->hash = r->hash;
+	d->ok = ok;
+	(void)snprintf(d->why, sizeof(d->why), "%s", ok ? "" : why);
+	for (char *c = d->why; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	r->active = false;
+	init_report(it, ok, d->why);
+	if (r->silent) {
+		/* The prompt the run began at is still on the screen: the
+		 * one after the run is drawn over it. */
+		ring_add(&it->ring, "\r\033[K", 4);
+		(void)queue_put(&it->out, "\r\033[K", 4);
+	}
+	r->silent = false;
+}
+
+/* "SILENT;MS;CMDS" of a tk;init message. */
+static void
+init_run_start(struct init *it, const char *p)
+{
+	struct initrun *r = &it->run;
+	const char *e;
+	long silent, ms;
+	unsigned long long h;
+
+	silent = init_number(p, &e);
+	if (*e != ';' || (silent != 0 && silent != 1))
+		return;
+	ms = init_number(e + 1, &e);
+	if (*e != ';' || ms < 1 || ms > 3600000)
+		return;
+	h = init_hash(e + 1, silent);
+	for (size_t i = 0; i < it->ndone && i < INIT_RUNS; i++)
+		if (it->done[i].hash == h) {
+			init_report(it, it->done[i].ok, it->done[i].why);
+			return;
+		}
+	if (r->active) {
+		if (r->hash != h)
+			init_report(it, false, "another init is running");
+		return;
+	}
+	(void)snprintf(r->cmds, sizeof(r->cmds), "%s", e + 1);
+	r->hash = h;
+	r->silent = silent == 1;
+	r->sent = false;
+	r->index = 0;
+	r->count = r->cmds[0] != '\0';
+	for (const char *c = r->cmds; *c != '\0'; c++)
+		r->count += *c == '\x1f';
+	r->next = r->count > 0 ? r->cmds : NULL;
+	r->deadline = init_mono() + (double)ms / 1000.0;
+	r->active = true;
+	if (r->count == 0)
+		init_run_end(it, true, NULL);
+}
+
+/* The shell drew a prompt: the command typed before it ended with status. */
+static void
+init_prompt(struct init *it, long status)
+{
+	struct initrun *r = &it->run;
+	char why[INIT_WHY];
+
+	it->prompt_at = init_mono();
+	if (!r->active || !r->sent)
+		return;
+	r->sent = false;
+	if (status != 0) {
+		(void)snprintf(why, sizeof(why), "init command %d of %d "
+		    "exited with status %ld", r->index, r->count, status);
+		init_run_end(it, false, why);
+	} else if (r->next == NULL)
+		init_run_end(it, true, NULL);
+}
+
+/* Type the next command when the shell is at a prompt with nothing
+ * queued; end the run at its deadline (^C to what runs). */
+static void
+init_run_step(struct init *it, double now)
+{
+	struct initrun *r = &it->run;
+	char why[INIT_WHY], *sep;
+	size_t len;
+
+	if (!r->active)
+		return;
+	if (now >= r->deadline) {
+		init_signal_session(it->shell, SIGINT);
+		(void)snprintf(why, sizeof(why), "init timed out (command %d "
+		    "of %d was running)", r->index, r->count);
+		init_run_end(it, false, why);
+		return;
+	}
+	if (it->prompt_at > 0 && now - it->prompt_at > INIT_PROMPT_WAIT) {
+		it->at_prompt = true;	/* readline without bracketed paste */
+		it->prompt_at = 0;
+	}
+	if (r->sent || !it->at_prompt || it->in.len > 0 || r->next == NULL)
+		return;
+	sep = strchr(r->next, '\x1f');
+	len = sep != NULL ? (size_t)(sep - r->next) : strlen(r->next);
+	(void)queue_put(&it->in, r->next, len);
+	(void)queue_put(&it->in, "\n", 1);
+	r->next = sep != NULL ? sep + 1 : NULL;
+	r->index++;
+	r->sent = true;
+	it->at_prompt = false;
+}
+
+/* ---- shell output --------------------------------------------------------- */
+
+/* Output on its way to the TTY and the ring; nowhere in a silent run.
+ * After a prompt hook, readline's "bracketed paste on" says it reads a
+ * line now (typed before that, a command would be echoed twice). */
+static void
+init_emit(struct init *it, const char *s, size_t n)
+{
+	if (it->prompt_at > 0 && memmem(s, n, "\033[?2004h", 8) != NULL) {
+		it->at_prompt = true;
+		it->prompt_at = 0;
+	}
+	if (n == 0 || (it->run.active && it->run.silent))
+		return;
+	ring_add(&it->ring, s, n);
+	(void)queue_put(&it->out, s, n);
+}
+
+static void
+init_output_msg(struct init *it, const char *msg)
+{
+	const char *e;
+	long status;
+
+	if (strncmp(msg, "tk;ps;", 6) != 0)
+		return;
+	status = init_number(msg + 6, &e);
+	if (*e == '\0' && status >= 0)
+		init_prompt(it, status);
+}
+
+/* Pass output on, taking out every ESC _ tk; ... ESC \ (held across
+ * reads; one longer than INIT_OCTL is dropped up to its end). */
+static void
+init_output(struct init *it, const char *s, size_t n)
+{
+	static const char intro[] = "\033_tk;";
+	const size_t ilen = sizeof(intro) - 1;
+	size_t from = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (it->octl_len == 0) {
+			if (c != '\033')
+				continue;
+			init_emit(it, s + from, i - from);
+			it->octl[it->octl_len++] = c;
+		} else if (it->octl_len < ilen) {
+			if (c == intro[it->octl_len]) {
+				it->octl[it->octl_len++] = c;
+			} else {
+				init_emit(it, it->octl, it->octl_len);
+				it->octl_len = 0;
+				if (c != '\033') {
+					from = i;
+					continue;
+				}
+				it->octl[it->octl_len++] = c;
+			}
+		} else if (c == '\\' && it->octl[it->octl_len - 1] == '\033') {
+			it->octl[it->octl_len - 1] = '\0';
+			if (it->octl_len < INIT_OCTL - 1)
+				init_output_msg(it, it->octl + 2);
+			it->octl_len = 0;
+		} else if (it->octl_len < INIT_OCTL - 1)
+			it->octl[it->octl_len++] = c;
+		else
+			it->octl[INIT_OCTL - 2] = c;	/* too long: dropped */
+		from = i + 1;
+	}
+	if (it->octl_len == 0)
+		init_emit(it, s + from, n - from);
+}
+
+/* A prefix of ESC _ tk; that no more output followed is output. */
+static void
+init_output_flush(struct init *it)
+{
+	if (it->octl_len > 0 && it->octl_len < 5) {
+		init_emit(it, it->octl, it->octl_len);
+		it->octl_len = 0;
 	}
 }
 
@@ -542,8 +833,7 @@ init_from_shell(struct init *it)
 		return errno == EAGAIN || errno == EINTR;
 	if (n == 0)
 		return false;
-	ring_add(&it->ring, buf, (size_t)n);
-	(void)queue_put(&it->out, buf, (size_t)n);
+	init_output(it, buf, (size_t)n);
 	return true;
 }
 
@@ -572,7 +862,7 @@ init_loop(struct init *it, double deadline)
 	for (;;) {
 		struct pollfd p[3];
 		double now = init_mono();
-		int timeout;
+		int timeout, ready;
 
 		init_reap(it);
 		if (init_sig != 0 || now >= deadline)
@@ -589,9 +879,13 @@ init_loop(struct init *it, double deadline)
 		    (it->in.len > 0 ? POLLOUT : 0);
 		p[2].fd = it->tty_out;
 		p[2].events = it->out.len > 0 ? POLLOUT : 0;
-		timeout = drain_end > 0 ? 20 : 1000;
-		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+		timeout = drain_end > 0 || it->octl_len > 0 ? 20 :
+		    it->run.active ? 50 : 1000;
+		ready = poll(p, 3, timeout);
+		if (ready < 0 && errno != EINTR)
 			return;
+		if (ready == 0)
+			init_output_flush(it);
 		if (p[0].revents & POLLIN)
 			init_from_tty(it);
 		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
@@ -600,6 +894,7 @@ init_loop(struct init *it, double deadline)
 		if (shell_open && it->in.len > 0 && !queue_flush(&it->in,
 		    it->pty))
 			shell_open = false;
+		init_run_step(it, init_mono());
 		if (it->out.len > 0)
 			(void)queue_flush(&it->out, it->tty_out);
 	}
