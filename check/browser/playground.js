@@ -4,7 +4,9 @@
  * headless, driven by playwright-core).  Start, a prompt, typed input
  * (`git --version`), a bracketed paste, a paste over the 1 KiB frame
  * limit, Ctrl+J and JSON-looking input, a resize, the clocks, a
- * screenshot (playground.png), Reset to a new session; then it deletes
+ * screenshot (playground.png), Reset to a new session, B1's message
+ * handling on xterm.js (an early initComplete must not show), the lesson
+ * page's inline terminal (init commands, initComplete); then it deletes
  * what it created.
  *
  *   node check/browser/playground.js [BASE_URL]   (default http://localhost:8080/)
@@ -41,9 +43,9 @@ function ok(name, t) {
 	console.log(`ok   ${name} (${secs(Date.now() - t)})`);
 }
 
-async function api(method, p) {
+async function api(method, p, body) {
 	const headers = KEY ? { 'X-API-Key': KEY } : {};
-	const res = await fetch(new URL(p, BASE), { method, headers,
+	const res = await fetch(new URL(p, BASE), { method, headers, body,
 	    signal: AbortSignal.timeout(10000) });
 	return { status: res.status, body: await res.text() };
 }
@@ -317,6 +319,101 @@ async function run() {
 		const text = await termText();
 		if (text.includes('pasted-ok'))
 			throw new Error('the terminal was not cleared');
+	});
+
+	await step('a B1 client does not show an early initComplete', async () => {
+		const r = await api('POST', '/api/v1/sessions', '{"toolPair":"jj-git"}');
+		const id = JSON.parse(r.body).sessionId;
+		if (r.status !== 201 || !ID_RE.test(id))
+			throw new Error(`create: ${r.status} ${r.body}`);
+		sessions.add(id);
+		/* B1's onmessage (contract.md 9.2) on a real xterm.js: a Blob
+		 * becomes text; connected/error are dropped, output written,
+		 * anything else is written as it is. */
+		await page.evaluate(({ id, key }) => {
+			const div = document.createElement('div');
+			div.style.height = '220px';
+			document.body.appendChild(div);
+			const t = new Terminal({ rows: 10, cols: 80, scrollback: 500 });
+			t.open(div);
+			window.b1 = { term: t, frames: [] };
+			const u = new URL(`api/v1/sessions/${id}/ws`, location.href);
+			u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+			if (key)
+				u.searchParams.set('api_key', key);
+			const ws = new WebSocket(u.href);
+			let chain = Promise.resolve();
+			ws.onmessage = (ev) => {
+				chain = chain.then(async () => {
+					const text = typeof ev.data === 'string' ? ev.data : await ev.data.text();
+					window.b1.frames.push(text.slice(0, 60));
+					if (text.startsWith('{')) {
+						try {
+							const m = JSON.parse(text);
+							if ((m.type === 'connected' && typeof m.sessionId === 'string') ||
+							    (m.type === 'error' && typeof m.message === 'string'))
+								return;
+							if (m.type === 'output' && typeof m.data === 'string') {
+								t.write(m.data);
+								return;
+							}
+						} catch (e) { /* raw output */ }
+					}
+					t.write(text);
+				});
+			};
+			window.b1.ws = ws;
+		}, { id, key: KEY });
+		const b1Text = () => page.evaluate(() => {
+			const b = window.b1.term.buffer.active, out = [];
+			for (let i = 0; i < b.length; i++)
+				out.push(b.getLine(i).translateToString(true));
+			return out.join('\n');
+		});
+		const end = Date.now() + 20000;
+		let text = '';
+		while (Date.now() < end && !/\$ ?$/m.test(text)) {
+			await new Promise((res) => setTimeout(res, 100));
+			text = await b1Text();
+		}
+		const frames = await page.evaluate(() => window.b1.frames);
+		if (!frames.some((f) => f.startsWith('{"type":"initComplete"')))
+			throw new Error(`no initComplete frame: ${JSON.stringify(frames.slice(0, 4))}`);
+		if (!/\$ ?$/m.test(text))
+			throw new Error(`no prompt in the B1 terminal: ${JSON.stringify(text.slice(-200))}`);
+		if (text.includes('initComplete') || text.includes('"type"'))
+			throw new Error(`the B1 terminal shows a frame: ${JSON.stringify(text)}`);
+		await page.evaluate(() => window.b1.ws.close());
+	});
+
+	await step('a lesson step waits for initComplete, then shows its terminal', async () => {
+		const u = new URL('lesson.html', BASE);
+		if (KEY)
+			u.searchParams.set('api_key', KEY);
+		await page.goto(u.href, { waitUntil: 'load' });
+		await page.click('#try');
+		await page.waitForFunction(() => window.toolkataLesson.initComplete !== null,
+		    null, { timeout: 30000 });
+		const st = await page.evaluate(() => window.toolkataLesson);
+		sessions.add(st.session);
+		if (!st.initComplete.success)
+			throw new Error(`initComplete: ${JSON.stringify(st.initComplete)}`);
+		if (await page.isHidden('#terminal'))
+			throw new Error('the terminal is still hidden');
+		/* The init ran (a repository with an untracked README), and the
+		 * first command, typed after initComplete, sees it. */
+		const lessonText = () => page.evaluate(() =>
+		    document.querySelector('#terminal .xterm-rows').innerText);
+		const end = Date.now() + 15000;
+		let text = '';
+		while (Date.now() < end && !/\?\? README/.test(text)) {
+			await new Promise((res) => setTimeout(res, 100));
+			text = await lessonText();
+		}
+		if (!/\?\? README/.test(text))
+			throw new Error(`no "?? README": ${JSON.stringify(text.slice(-300))}`);
+		if (/git init -q/.test(text))
+			throw new Error('the silent init commands are on the screen');
 	});
 
 	await step('no page errors, control frames understood', async () => {
