@@ -56,6 +56,7 @@ LIB_OBJ := $(LIB_SRC:.c=.o)
 
 API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c fcgi/body.c \
 	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
+	fcgi/h_check.c \
 	fcgi/reaper.c fcgi/pool.c
 API_OBJ := $(API_SRC:.c=.o)
 
