@@ -47,7 +47,8 @@ bool
 body_check(const struct cfg *cfg, const char *buf, size_t len,
     struct check_req *cr, const char **msg)
 {
-	json_t *body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *body = json_loadb(buf, len, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL, NULL);
 	json_t *t;
 	long long max = cfg->check_timeout_max_ms;
 	bool ok = false;
