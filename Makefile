@@ -108,7 +108,8 @@ check/%: check/%.c check/*.h .flags lib/libcore.a \
 
 # libFuzzer targets: clang, sanitizers, the whole core compiled in.
 FUZZ := fuzz/fuzz_req fuzz/fuzz_cfg fuzz/fuzz_access fuzz/fuzz_engine \
-	fuzz/fuzz_body fuzz/fuzz_frame fuzz/fuzz_ofilter fuzz/fuzz_ehttp
+	fuzz/fuzz_body fuzz/fuzz_frame fuzz/fuzz_ofilter fuzz/fuzz_ehttp \
+	fuzz/fuzz_check
 FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -Ilib -Ifcgi -Irelay

@@ -766,7 +766,7 @@ START_TEST(test_body_check)
 	struct check_req cr;
 	const char *msg = NULL;
 	const char *b = check_bodies[_i].body;
-	bool ok = body_check(&cfg, b, strlen(b), &cr, &msg);
+	bool ok = check_body_parse(&cfg, b, strlen(b), &cr, &msg);
 
 	if (check_bodies[_i].msg == NULL) {
 		ck_assert_msg(ok, "%s: %s", b, msg);
@@ -791,10 +791,10 @@ START_TEST(test_body_check_bounds)
 		memset(big + n, 'x', STEPCHECK_COMMAND_MAX + (size_t)extra);
 		n += STEPCHECK_COMMAND_MAX + (size_t)extra;
 		memcpy(big + n, "\"}", 3);
-		ck_assert(body_check(&cfg, big, n + 2, &cr, &msg) == (extra == 0));
+		ck_assert(check_body_parse(&cfg, big, n + 2, &cr, &msg) == (extra == 0));
 	}
 	/* The default timeout. */
-	ck_assert(body_check(&cfg, "{\"command\":\"x\"}", 15, &cr, &msg));
+	ck_assert(check_body_parse(&cfg, "{\"command\":\"x\"}", 15, &cr, &msg));
 	ck_assert_int_eq(cr.timeout_ms, 5000);
 }
 END_TEST

@@ -153,7 +153,7 @@ struct check_req {
 	long long timeout_ms;
 };
 /* Check a step-check body into cr; false with *msg (a 400's sentence). */
-bool body_check(const struct cfg *, const char *buf, size_t len,
+bool check_body_parse(const struct cfg *, const char *buf, size_t len,
     struct check_req *cr, const char **msg);
 void h_session_check(struct api *, struct req *, struct reply *,
     const char *id);

@@ -44,7 +44,7 @@ check_command(json_t *v, char *out, size_t outsz, const char **msg)
 }
 
 bool
-body_check(const struct cfg *cfg, const char *buf, size_t len,
+check_body_parse(const struct cfg *cfg, const char *buf, size_t len,
     struct check_req *cr, const char **msg)
 {
 	json_t *body = json_loadb(buf, len, JSON_REJECT_DUPLICATES |
@@ -170,7 +170,7 @@ h_session_check(struct api *api, struct req *req, struct reply *rep,
 	if (!api_authorized(api, req, rep, req_header(req, "HTTP_X_API_KEY"),
 		id))
 		return;
-	if (!body_check(api->cfg, req->body, req->bodylen, &cr, &msg)) {
+	if (!check_body_parse(api->cfg, req->body, req->bodylen, &cr, &msg)) {
 		metrics_reject(METRICS_REJECT_BAD_REQUEST);
 		reply_error(rep, 400, "BadRequest", msg);
 		return;
