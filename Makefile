@@ -170,7 +170,7 @@ lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 \
 	    --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Ilib \
 	    --suppress=missingIncludeSystem lib fcgi relay docker/init
-	clang-tidy --quiet $(LIB_SRC) $(API_SRC) $(RELAY_SRC) docker/init/init.c \
+	clang-tidy --quiet $(LIB_SRC) $(API_SRC) $(RELAY_SRC) docker/init/init.c docker/init/check.c \
 	    -- -std=c11 \
 	    -D_GNU_SOURCE -Ilib -Ifcgi -Irelay
 	shellcheck -S warning $$(git ls-files '*.sh') .ci/run

@@ -43,7 +43,7 @@
 #include <unistd.h>
 
 #define CHECK_TIMEOUT_MAX 600000	/* ms */
-#define CHECK_OUTPUT_MAX (1024 * 1024)
+#define CHECK_OUTPUT_MAX 1048576L
 #define CHECK_TIMEOUT_MARK "\n[toolkata-check: timed out]\n"
 #define CHECK_EXIT_TIMEOUT 124
 #define CHECK_EXIT_USAGE 125
@@ -57,17 +57,21 @@ struct stream {
 };
 
 static int check_sigpipe[2] = { -1, -1 };
+static char check_outbuf[CHECK_OUTPUT_MAX + 1];
+static char check_errbuf[CHECK_OUTPUT_MAX + 1];
 
 static void
 check_on_sigchld(int sig)
 {
-	int e = errno;
+	/* errno is thread-local and restored: the main loop reads it right
+	 * after a failed poll() or read(). */
+	int e = errno; /* NOLINT(bugprone-signal-handler) */
 	ssize_t n;
 
 	(void)sig;
 	n = write(check_sigpipe[1], "", 1);
 	(void)n;
-	errno = e;
+	errno = e; /* NOLINT(bugprone-signal-handler) */
 }
 
 static double
@@ -401,10 +405,9 @@ main(int argc, char **argv)
 	check_limit_memory();
 	for (int i = 0; i < 2; i++) {
 		s[i].fd = i == 0 ? out[0] : err[0];
+		s[i].buf = i == 0 ? check_outbuf : check_errbuf;
 		s[i].cap = (size_t)cap + 1;
 		s[i].len = 0;
-		if ((s[i].buf = malloc(s[i].cap)) == NULL)
-			return CHECK_EXIT_USAGE;
 	}
 	if ((cmd = check_spawn(argv[3], out, err, &ns)) == -1)
 		return CHECK_EXIT_USAGE;
