@@ -51,11 +51,12 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 
 LIB_SRC := lib/log.c lib/clock.c lib/filter.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c \
 	lib/store.c lib/audit.c lib/engine.c lib/ecurl.c lib/ehttp.c lib/metrics.c \
-	lib/session.c lib/ofilter.c
+	lib/session.c lib/ofilter.c lib/stepcheck.c
 LIB_OBJ := $(LIB_SRC:.c=.o)
 
 API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c fcgi/body.c \
 	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
+	fcgi/h_check.c \
 	fcgi/reaper.c fcgi/pool.c
 API_OBJ := $(API_SRC:.c=.o)
 
@@ -65,7 +66,7 @@ UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_frame check/check_filter check/check_pump check/check_body \
 	check/check_session check/check_ofilter
 ITEST := check/check_api check/check_relay check/check_init check/check_pool check/check_abuse \
-	check/check_fault
+	check/check_fault check/check_lesson
 
 RELAY_SRC := relay/main.c relay/frame.c relay/pump.c
 RELAY_OBJ := $(RELAY_SRC:.c=.o)
@@ -107,7 +108,8 @@ check/%: check/%.c check/*.h .flags lib/libcore.a \
 
 # libFuzzer targets: clang, sanitizers, the whole core compiled in.
 FUZZ := fuzz/fuzz_req fuzz/fuzz_cfg fuzz/fuzz_access fuzz/fuzz_engine \
-	fuzz/fuzz_body fuzz/fuzz_frame fuzz/fuzz_ofilter fuzz/fuzz_ehttp
+	fuzz/fuzz_body fuzz/fuzz_frame fuzz/fuzz_ofilter fuzz/fuzz_ehttp \
+	fuzz/fuzz_check
 FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -Ilib -Ifcgi -Irelay
@@ -168,7 +170,7 @@ lint:
 	cppcheck --quiet --enable=warning,portability,performance --std=c11 \
 	    --inline-suppr --error-exitcode=1 -D_GNU_SOURCE -Ilib \
 	    --suppress=missingIncludeSystem lib fcgi relay docker/init
-	clang-tidy --quiet $(LIB_SRC) $(API_SRC) $(RELAY_SRC) docker/init/init.c \
+	clang-tidy --quiet $(LIB_SRC) $(API_SRC) $(RELAY_SRC) docker/init/init.c docker/init/check.c \
 	    -- -std=c11 \
 	    -D_GNU_SOURCE -Ilib -Ifcgi -Irelay
 	shellcheck -S warning $$(git ls-files '*.sh') .ci/run

@@ -1325,6 +1325,163 @@ START_TEST(test_attach)
 }
 END_TEST
 
+
+/* ---- exec: step checks ------------------------------------------------ */
+
+#define XID "5555555555555555555555555555555555555555555555555555555555555555"
+
+static void
+exec_spec(struct engine_exec_spec *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->argv[0] = "/usr/local/bin/toolkata-check";
+	x->argv[1] = "1000";
+	x->argv[2] = "64";
+	x->argv[3] = "echo \"hi\"; rm -rf / # \\ $(x)";
+	x->argc = 4;
+	x->env[0] = "TOOLKATA_CHECK=1";
+	x->envc = 1;
+	x->user = "1000:1000";
+	x->workdir = "/home/toolkata";
+}
+
+START_TEST(test_exec_body)
+{
+	struct engine_exec_spec x;
+	char *b;
+	json_t *j;
+
+	exec_spec(&x);
+	b = engine_exec_body(&x);
+	ck_assert_ptr_nonnull(b);
+	j = json_loads(b, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	/* The command is one argv element, never split by a shell here. */
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j,
+	    "Cmd"), 3)), x.argv[3]);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "Cmd")), 4);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "User")),
+	    "1000:1000");
+	ck_assert(json_is_false(json_object_get(j, "Tty")));
+	ck_assert(json_is_false(json_object_get(j, "AttachStdin")));
+	ck_assert(json_is_true(json_object_get(j, "AttachStderr")));
+	ck_assert_uint_eq(json_object_size(j), 8);
+	json_decref(j);
+	free(b);
+	/* Refused specs. */
+	x.argv[0] = "toolkata-check";
+	ck_assert_ptr_null(engine_exec_body(&x));
+	exec_spec(&x);
+	x.workdir = "home";
+	ck_assert_ptr_null(engine_exec_body(&x));
+	exec_spec(&x);
+	x.env[0] = "NOEQUALS";
+	ck_assert_ptr_null(engine_exec_body(&x));
+	exec_spec(&x);
+	x.argc = 0;
+	ck_assert_ptr_null(engine_exec_body(&x));
+	exec_spec(&x);
+	x.argc = ENGINE_EXEC_ARGS + 1;
+	ck_assert_ptr_null(engine_exec_body(&x));
+}
+END_TEST
+
+START_TEST(test_exec_calls)
+{
+	struct replay rp = { 0 };
+	struct engine *e = replay_engine(&rp);
+	struct engine_exec_spec x;
+	char xid[ENGINE_ID_SIZE], ob[16], eb[16];
+	struct engine_out out = { ob, sizeof(ob), 0, 0 };
+	struct engine_out err = { eb, sizeof(eb), 0, 0 };
+	int code = 0;
+
+	exec_spec(&x);
+	expect(&rp, "POST", "/containers/" CID1 "/exec", 201, NULL,
+	    "{\"Id\":\"" XID "\"}");
+	ck_assert_int_eq(engine_exec_create(e, CID1, &x, xid), ERR_OK);
+	ck_assert_str_eq(xid, XID);
+	ck_assert_ptr_nonnull(strstr(rp.body, "toolkata-check"));
+	/* The stream itself is binary (NULs): the demuxer tests below
+	 * decode it; here the exit code, asked again while running. */
+	expect(&rp, "GET", "/exec/" XID "/json", 200, NULL,
+	    "{\"Running\":true,\"ExitCode\":null}");
+	expect(&rp, "GET", "/exec/" XID "/json", 200, NULL,
+	    "{\"Running\":false,\"ExitCode\":7}");
+	ck_assert_int_eq(engine_exec_exit(e, XID, &code), ERR_OK);
+	ck_assert_int_eq(code, 7);
+	/* Not running containers and bad ids. */
+	rp.nstep = rp.next = 0;
+	expect(&rp, "POST", "/containers/" CID1 "/exec", 409, NULL,
+	    "{\"message\":\"Container is not running\"}");
+	ck_assert_int_eq(engine_exec_create(e, CID1, &x, xid), ERR_CONFLICT);
+	ck_assert_int_eq(engine_exec_create(e, "../x", &x, xid), ERR_INVAL);
+	ck_assert_int_eq(engine_exec_start(e, "../x", 1000, &out, &err),
+	    ERR_INVAL);
+	ck_assert_int_eq(engine_exec_exit(e, "../x", &code), ERR_INVAL);
+	expect_err(&rp, "POST", "/exec/" XID "/start", ERR_TIMEOUT);
+	ck_assert_int_eq(engine_exec_start(e, XID, 1500, &out, &err),
+	    ERR_TIMEOUT);
+	ck_assert_int_eq(rp.timeout_ms, 1500);
+	engine_free(e);
+}
+END_TEST
+
+/* Feed s in pieces of every size from 1: headers split anywhere. */
+START_TEST(test_demux_split)
+{
+	static const char s[] = "\x01\0\0\0\0\0\0\x05" "hello"
+	    "\x02\0\0\0\0\0\0\x03" "bad"
+	    "\x01\0\0\0\0\0\0\x00"
+	    "\x00\0\0\0\0\0\0\x02" "!!";
+	size_t len = sizeof(s) - 1;
+
+	for (size_t step = 1; step <= len; step++) {
+		char ob[64], eb[64];
+		struct engine_out out = { ob, sizeof(ob), 0, 0 };
+		struct engine_out err = { eb, sizeof(eb), 0, 0 };
+		struct engine_demux d;
+
+		engine_demux_init(&d, &out, &err);
+		for (size_t i = 0; i < len; i += step) {
+			size_t n = len - i < step ? len - i : step;
+
+			ck_assert_int_eq(engine_demux_feed(&d, s + i, n), ERR_OK);
+		}
+		ck_assert(engine_demux_done(&d));
+		ck_assert_uint_eq(out.len, 7);
+		ck_assert(memcmp(ob, "hello!!", 7) == 0);
+		ck_assert_uint_eq(err.len, 3);
+		ck_assert(memcmp(eb, "bad", 3) == 0);
+	}
+}
+END_TEST
+
+START_TEST(test_demux_caps_and_garbage)
+{
+	char ob[4], eb[4];
+	struct engine_out out = { ob, sizeof(ob), 0, 0 };
+	struct engine_out err = { eb, sizeof(eb), 0, 0 };
+	struct engine_demux d;
+
+	engine_demux_init(&d, &out, &err);
+	ck_assert_int_eq(engine_demux_feed(&d, "\x01\0\0\0\0\0\0\x0a"
+	    "0123456789", 18), ERR_OK);
+	ck_assert_uint_eq(out.len, 4);
+	ck_assert_uint_eq(out.total, 10);
+	ck_assert(memcmp(ob, "0123", 4) == 0);
+	/* Half a frame is not done; a bad header is an upstream error. */
+	ck_assert_int_eq(engine_demux_feed(&d, "\x02\0\0\0\0\0\0\x05" "ab", 10),
+	    ERR_OK);
+	ck_assert(!engine_demux_done(&d));
+	engine_demux_init(&d, &out, &err);
+	ck_assert_int_eq(engine_demux_feed(&d, "\x03\0\0\0\0\0\0\x01" "x", 9),
+	    ERR_UPSTREAM);
+	engine_demux_init(&d, &out, &err);
+	ck_assert_int_eq(engine_demux_feed(&d, "HTTP/1.1", 8), ERR_UPSTREAM);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -1345,6 +1502,14 @@ engine_suite(void)
 	    (int)nitems(create_replies));
 	tcase_add_loop_test(tc, test_transport_errors, 0,
 	    (int)nitems(transport_errs));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exec");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_exec_body);
+	tcase_add_test(tc, test_exec_calls);
+	tcase_add_test(tc, test_demux_split);
+	tcase_add_test(tc, test_demux_caps_and_garbage);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("calls");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "stepcheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -732,11 +733,132 @@ START_TEST(test_reply_write_plain)
 }
 END_TEST
 
+
+/* ---- step-check bodies and what the runner says --------------------- */
+
+static const struct {
+	const char *body;
+	const char *msg;	/* NULL: accepted */
+} check_bodies[] = {
+	{ "{\"command\":\"true\"}", NULL },
+	{ "{\"command\":\"true\",\"timeoutMs\":100}", NULL },
+	{ "{\"command\":\"true\",\"timeoutMs\":null,\"other\":1}", NULL },
+	{ "{\"command\":\"\"}", "command must be a non-empty string" },
+	{ "{\"command\":5}", "command must be a non-empty string" },
+	{ "{}", "command must be a non-empty string" },
+	{ "{\"command\":\"a\\u0000b\"}", "command must not contain NUL" },
+	{ "{\"command\":\"true\",\"timeoutMs\":99}", "timeoutMs must be an "
+	    "integer from 100 to SANDBOX_CHECK_TIMEOUT_MAX_MS" },
+	{ "{\"command\":\"true\",\"timeoutMs\":30001}", "timeoutMs must be an "
+	    "integer from 100 to SANDBOX_CHECK_TIMEOUT_MAX_MS" },
+	{ "{\"command\":\"true\",\"timeoutMs\":\"5\"}", "timeoutMs must be an "
+	    "integer from 100 to SANDBOX_CHECK_TIMEOUT_MAX_MS" },
+	{ "{\"check\":\"commit\"}", "named checks are not offered: send a "
+	    "command" },
+	{ "[\"command\"]", "Request body must be a JSON object" },
+	{ "", "Request body must be a JSON object" },
+	{ "{\"command\":\"a\",\"command\":\"b\"}",
+	    "Request body must be a JSON object" },
+};
+
+START_TEST(test_body_check)
+{
+	struct check_req cr;
+	const char *msg = NULL;
+	const char *b = check_bodies[_i].body;
+	bool ok = check_body_parse(&cfg, b, strlen(b), &cr, &msg);
+
+	if (check_bodies[_i].msg == NULL) {
+		ck_assert_msg(ok, "%s: %s", b, msg);
+		ck_assert_str_eq(cr.command, "true");
+	} else {
+		ck_assert(!ok);
+		ck_assert_str_eq(msg, check_bodies[_i].msg);
+	}
+}
+END_TEST
+
+START_TEST(test_body_check_bounds)
+{
+	static char big[STEPCHECK_COMMAND_MAX + 64];
+	struct check_req cr;
+	const char *msg = NULL;
+	size_t n;
+
+	/* Exactly the cap is accepted, one more byte is not. */
+	for (int extra = 0; extra < 2; extra++) {
+		n = (size_t)snprintf(big, sizeof(big), "{\"command\":\"");
+		memset(big + n, 'x', STEPCHECK_COMMAND_MAX + (size_t)extra);
+		n += STEPCHECK_COMMAND_MAX + (size_t)extra;
+		memcpy(big + n, "\"}", 3);
+		ck_assert(check_body_parse(&cfg, big, n + 2, &cr, &msg) == (extra == 0));
+	}
+	/* The default timeout. */
+	ck_assert(check_body_parse(&cfg, "{\"command\":\"x\"}", 15, &cr, &msg));
+	ck_assert_int_eq(cr.timeout_ms, 5000);
+}
+END_TEST
+
+START_TEST(test_stepcheck_decode)
+{
+	struct stepcheck_spec spec = { "x", 1000, 4 };
+	struct stepcheck_result res;
+	static const char mark[] = STEPCHECK_TIMEOUT_MARK;
+	char err[64];
+
+	/* The mark counts only with exit 124 and at the very end. */
+	(void)snprintf(err, sizeof(err), "ab%s", mark);
+	memset(&res, 0, sizeof(res));
+	stepcheck_decode(&spec, 124, "out", 3, err, strlen(err), &res);
+	ck_assert(res.timed_out);
+	ck_assert(!res.truncated);
+	ck_assert_str_eq(res.err, "ab");
+	stepcheck_result_release(&res);
+	memset(&res, 0, sizeof(res));
+	stepcheck_decode(&spec, 0, "", 0, err, strlen(err), &res);
+	ck_assert(!res.timed_out);
+	ck_assert(res.truncated);	/* the mark is output then */
+	ck_assert_str_eq(res.err, "ab\n[");
+	stepcheck_result_release(&res);
+	/* cap + 1 bytes: cut; a broken UTF-8 byte replaced. */
+	memset(&res, 0, sizeof(res));
+	stepcheck_decode(&spec, 3, "abcde", 5, "\xff", 1, &res);
+	ck_assert(res.truncated);
+	ck_assert_int_eq(res.exit_code, 3);
+	ck_assert_str_eq(res.out, "abcd");
+	ck_assert_str_eq(res.err, "\xef\xbf\xbd");
+	stepcheck_result_release(&res);
+}
+END_TEST
+
+START_TEST(test_stepcheck_utf8)
+{
+	char *s;
+
+	s = stepcheck_utf8("h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 12);
+	ck_assert_str_eq(s, "h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	free(s);
+	/* Overlong, a surrogate, a cut sequence, a NUL kept. */
+	s = stepcheck_utf8("\xc0\xaf|\xed\xa0\x80|\xe2\x82", 10);
+	ck_assert_str_eq(s, "\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+}
+END_TEST
+
 static Suite *
 req_suite(void)
 {
 	Suite *s = suite_create("req");
 	TCase *tc;
+
+	tc = tcase_create("check");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_body_check, 0, (int)nitems(check_bodies));
+	tcase_add_test(tc, test_body_check_bounds);
+	tcase_add_test(tc, test_stepcheck_decode);
+	tcase_add_test(tc, test_stepcheck_utf8);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("request");
 	tcase_add_checked_fixture(tc, setup, teardown);

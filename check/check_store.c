@@ -986,6 +986,76 @@ START_TEST(test_forget_history)
 }
 END_TEST
 
+
+/* ---- step checks ------------------------------------------------------ */
+
+#define CSID "sess_0123456789abcdef0123456789abcdef"
+
+START_TEST(test_check_one_at_a_time)
+{
+	long long id1 = 0, id2 = 0, retry = 0;
+	bool running = false;
+
+	ck_assert_int_eq(store_check_begin(st, CSID, 10, 1000000, 1005000,
+	    &id1, &retry, &running), ERR_OK);
+	ck_assert_int_gt(id1, 0);
+	/* While it runs: refused, retry when its slot would lapse. */
+	ck_assert_int_eq(store_check_begin(st, CSID, 10, 1001000, 1006000,
+	    &id2, &retry, &running), ERR_LIMIT);
+	ck_assert(running);
+	ck_assert_int_eq(retry, 4);
+	/* Another session is not affected. */
+	ck_assert_int_eq(store_check_begin(st, "sess_ffffffffffffffffffffffff"
+	    "ffffffff", 10, 1001000, 1006000, &id2, &retry, &running), ERR_OK);
+	ck_assert_int_eq(store_check_end(st, id1, 1002000), ERR_OK);
+	ck_assert_int_eq(store_check_begin(st, CSID, 10, 1002000, 1007000,
+	    &id2, &retry, &running), ERR_OK);
+	ck_assert_int_eq(store_check_end(st, id2, 1003000), ERR_OK);
+}
+END_TEST
+
+START_TEST(test_check_dead_worker_slot_lapses)
+{
+	long long id = 0, retry = 0;
+	bool running = false;
+
+	ck_assert_int_eq(store_check_begin(st, CSID, 10, 1000000, 1005000,
+	    &id, &retry, &running), ERR_OK);
+	/* Never ended (its worker died): free once busy_until has passed. */
+	ck_assert_int_eq(store_check_begin(st, CSID, 10, 1005001, 1010000,
+	    &id, &retry, &running), ERR_OK);
+}
+END_TEST
+
+START_TEST(test_check_per_minute_window)
+{
+	long long id = 0, retry = 0;
+	bool running = false;
+	int64_t t = 5000000;
+
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_check_begin(st, CSID, 3, t + i * 10000,
+		    t + i * 10000 + 100, &id, &retry, &running), ERR_OK);
+		ck_assert_int_eq(store_check_end(st, id, t + i * 10000 + 50),
+		    ERR_OK);
+	}
+	ck_assert_int_eq(store_check_begin(st, CSID, 3, t + 30000, t + 30100,
+	    &id, &retry, &running), ERR_LIMIT);
+	ck_assert(!running);
+	/* The oldest of the last three leaves the window at t + 60 s. */
+	ck_assert_int_eq(retry, 30);
+	ck_assert_int_eq(store_check_begin(st, CSID, 3, t + 60001, t + 60100,
+	    &id, &retry, &running), ERR_OK);
+	/* 0: no per-minute limit, one at a time still. */
+	ck_assert_int_eq(store_check_end(st, id, t + 60050), ERR_OK);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(store_check_begin(st, CSID, 0, t + 61000 + i,
+		    t + 61000 + i + 1, &id, &retry, &running), ERR_OK);
+		ck_assert_int_eq(store_check_end(st, id, t + 61000 + i), ERR_OK);
+	}
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1023,6 +1093,14 @@ store_suite(void)
 	tcase_add_test(tc, test_count_each_live);
 	tcase_add_test(tc, test_purge);
 	tcase_add_test(tc, test_two_handles);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("checks");
+	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_check_one_at_a_time);
+	tcase_add_test(tc, test_check_dead_worker_slot_lapses);
+	tcase_add_test(tc, test_check_per_minute_window);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("websockets");

@@ -41,6 +41,14 @@ if [ ! -f "$init" ] || [ -n "$(find "$here/init/init.c" -newer "$init")" ]; then
 	    -o "$init" "$here/init/init.c" >>"$log" 2>&1 || fail "cc init/init.c"
 fi
 
+# The step-check runner (init/check.c), started by toolkata-api's exec.
+check="$here/init/toolkata-check"
+if [ ! -f "$check" ] || [ -n "$(find "$here/init/check.c" -newer "$check")" ]; then
+	cc -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	    -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -pie \
+	    -o "$check" "$here/init/check.c" >>"$log" 2>&1 || fail "cc init/check.c"
+fi
+
 case $(uname -m) in
 aarch64 | arm64) arch=aarch64 ;;
 *) arch=x86_64 ;;

@@ -147,4 +147,19 @@ void api_release(struct api *);
 bool api_authorized(struct api *, struct req *, struct reply *,
     const char *presented, const char *session_id);
 
+/* ---- h_check.c: step checks ---- */
+struct check_req {
+	char command[4096 + 1];	/* STEPCHECK_COMMAND_MAX */
+	long long timeout_ms;
+};
+/* Check a step-check body into cr; false with *msg (a 400's sentence). */
+bool check_body_parse(const struct cfg *, const char *buf, size_t len,
+    struct check_req *cr, const char **msg);
+void h_session_check(struct api *, struct req *, struct reply *,
+    const char *id);
+/* h_sessions.c: the destroy beacon, POST .../<id>/destroy, key in the body
+ * ({"apiKey":...}) or in X-API-Key; answers like DELETE. */
+void h_session_destroy(struct api *, struct req *, struct reply *,
+    const char *id);
+
 #endif /* API_H */

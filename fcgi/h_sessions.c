@@ -1,6 +1,7 @@
 /*
  * h_sessions.c: POST /api/v1/sessions, GET and DELETE
- * /api/v1/sessions/<id>, and the API key check they share.  Order of checks
+ * /api/v1/sessions/<id>, the destroy beacon, and the API key check they
+ * share.  Order of checks
  * on create, as the original: key, body, toolPair, circuit breaker, quota.
  */
 #include "compat.h"
@@ -193,6 +194,67 @@ h_session_delete(struct api *api, struct req *req, struct reply *rep,
 		NULL))
 		return;
 	/* Destroying an unknown session is a no-op success (contract §1.4). */
+	if (id_valid(id, strlen(id)))
+		r = session_end(&api->sess, id, "user_request", req->ip,
+		    clock_now_ms());
+	if (r != ERR_OK) {
+		reply_err(rep, r);
+		return;
+	}
+	reply_json(rep, 200, json_pack("{s:b}", "success", 1));
+}
+
+/*
+ * The key of a beacon: X-API-Key if sent, else the body's "apiKey"
+ * (navigator.sendBeacon cannot set headers; its body is text/plain for a
+ * string, application/json for a Blob: the body is read as JSON
+ * whatever the Content-Type).  NULL when neither: MissingApiKey.
+ */
+static const char *
+sessions_beacon_key(struct req *req, json_t **body)
+{
+	const char *h = req_header(req, "HTTP_X_API_KEY");
+
+	*body = NULL;
+	if (h != NULL && *h != '\0')
+		return h;
+	*body = json_loadb(req->body, req->bodylen, 0, NULL);
+	return json_string_value(json_object_get(*body, "apiKey"));
+}
+
+/*
+ * A beacon is a "simple" cross-origin request (no preflight for
+ * text/plain), which a browser would not let through for DELETE with its
+ * X-API-Key: so an Origin outside a configured allowlist is refused here
+ * (403), where for DELETE the browser's CORS check does it.
+ */
+static bool
+sessions_beacon_origin(struct api *api, struct req *req, struct reply *rep)
+{
+	const char *origin = req_header(req, "HTTP_ORIGIN");
+
+	if (origin == NULL || *origin == '\0' ||
+	    cfg_origin_allowed(api->cfg, origin))
+		return true;
+	metrics_reject(METRICS_REJECT_ORIGIN);
+	reply_error(rep, 403, "Forbidden", "Origin not allowed");
+	return false;
+}
+
+void
+h_session_destroy(struct api *api, struct req *req, struct reply *rep,
+    const char *id)
+{
+	json_t *body = NULL;
+	const char *key = sessions_beacon_key(req, &body);
+	bool ok = sessions_beacon_origin(api, req, rep) &&
+	    api_authorized(api, req, rep, key, id_valid(id, strlen(id)) ? id :
+	    NULL);
+	enum err r = ERR_OK;
+
+	json_decref(body);
+	if (!ok)
+		return;
 	if (id_valid(id, strlen(id)))
 		r = session_end(&api->sess, id, "user_request", req->ip,
 		    clock_now_ms());

@@ -1,7 +1,8 @@
 /*
  * route.c: the route table and dispatch, CORS and preflight.  Routes are a
  * const table like tmux's cmd_entry; a path with a session id matches
- * "/api/v1/sessions/<one segment>".  Anything unmatched is a 404 JSON.
+ * "/api/v1/sessions/<one segment>", and the suffix routes
+ * "<prefix><one segment><suffix>".  Anything unmatched is a 404 JSON.
  */
 #include "compat.h"
 
@@ -29,6 +30,20 @@ static const struct route {
 	{ "GET", "/internal/ws-auth", ROUTE_EXACT, h_wsauth },
 };
 
+/* Session routes with something after the id: step checks and the
+ * destroy beacon, also at the original's mis-mounted /api/v1/<id>/destroy
+ * (contract.md §11). */
+static const struct route_suffix {
+	const char *method;
+	const char *prefix;
+	const char *suffix;
+	route_fn fn;
+} suffix_routes[] = {
+	{ "POST", "/api/v1/sessions/", "/check", h_session_check },
+	{ "POST", "/api/v1/sessions/", "/destroy", h_session_destroy },
+	{ "POST", "/api/v1/", "/destroy", h_session_destroy },
+};
+
 #define ROUTE_SEGMENT_MAX 64
 
 /* Does path match r?  For session routes, copy the segment into seg. */
@@ -47,6 +62,28 @@ route_match(const struct route *r, const char *path, char *seg, size_t segsz)
 	    strlen(rest) > ROUTE_SEGMENT_MAX)
 		return false;
 	return strlcpy_ok(seg, rest, segsz);
+}
+
+/* Does path equal prefix + one segment + suffix?  The segment into seg. */
+static bool
+route_match_suffix(const struct route_suffix *r, const char *path, char *seg,
+    size_t segsz)
+{
+	size_t plen = strlen(r->prefix), slen = strlen(r->suffix), n;
+	const char *rest;
+
+	if (strncmp(path, r->prefix, plen) != 0)
+		return false;
+	rest = path + plen;
+	n = strlen(rest);
+	if (n <= slen || strcmp(rest + n - slen, r->suffix) != 0)
+		return false;
+	n -= slen;
+	if (n > ROUTE_SEGMENT_MAX || n >= segsz || memchr(rest, '/', n) != NULL)
+		return false;
+	memcpy(seg, rest, n);
+	seg[n] = '\0';
+	return true;
 }
 
 /* CORS as the original (Hono's cors()): echo an allowed Origin. */
@@ -109,6 +146,14 @@ route_dispatch(struct api *api, struct req *req, struct reply *rep)
 		    !route_match(&routes[i], req->path, seg, sizeof(seg)))
 			continue;
 		routes[i].fn(api, req, rep, seg);
+		return;
+	}
+	for (size_t i = 0; i < nitems(suffix_routes); i++) {
+		if (strcmp(suffix_routes[i].method, req->method) != 0 ||
+		    !route_match_suffix(&suffix_routes[i], req->path, seg,
+		    sizeof(seg)))
+			continue;
+		suffix_routes[i].fn(api, req, rep, seg);
 		return;
 	}
 	reply_error(rep, 404, "NotFound", "No such route");

@@ -107,6 +107,16 @@ static const struct cfg_entry cfg_table[] = {
 	    "seconds allowed for one Docker Engine API call"),
 	I(destroy_timeout, "SANDBOX_DESTROY_TIMEOUT", "10", 1, 120,
 	    "seconds allowed for removing a container"),
+	I(check_timeout_ms, "SANDBOX_CHECK_TIMEOUT_MS", "5000", 100, 600000,
+	    "ms a step check may run when its request names no timeoutMs"),
+	I(check_timeout_max_ms, "SANDBOX_CHECK_TIMEOUT_MAX_MS", "30000", 100,
+	    600000, "largest timeoutMs a step check request may ask for"),
+	I(check_output_max, "SANDBOX_CHECK_OUTPUT_MAX", "65536", 0, 262144,
+	    "bytes of stdout and of stderr a step check answers with (the rest "
+	    "is cut: truncated)"),
+	I(checks_per_minute, "SANDBOX_CHECKS_PER_MINUTE", "30", 1, 100000,
+	    "step checks one session may start in any 60 s (one at a time "
+	    "always)"),
 	S(audit_log, "SANDBOX_AUDIT_LOG", NULL, "-",
 	    "audit log file (JSON lines); - for stderr"),
 	S(instance, "SANDBOX_INSTANCE", NULL, "default",

@@ -71,6 +71,10 @@ struct cfg {
 	long long init_timeout;
 	long long engine_timeout;
 	long long destroy_timeout;
+	long long check_timeout_ms;
+	long long check_timeout_max_ms;
+	long long check_output_max;
+	long long checks_per_minute;
 	char *audit_log;
 	char *instance;
 	char *relay_log;

@@ -140,4 +140,71 @@ enum err engine_parse_head(const char *buf, size_t len, int *status,
  * the caller frees the string. */
 char *engine_create_body(const struct engine_spec *spec);
 
+/* ---- exec: step checks (toolkata-check next to the shell) ------------ */
+
+#define ENGINE_EXEC_ARGS 8
+#define ENGINE_EXEC_ENV 8
+
+/* What one exec runs; every string is the caller's, validated (argv[0]
+ * an absolute path, no NUL anywhere: they are C strings). */
+struct engine_exec_spec {
+	const char *argv[ENGINE_EXEC_ARGS];
+	size_t argc;
+	const char *env[ENGINE_EXEC_ENV];	/* "NAME=value" */
+	size_t envc;
+	const char *user;	/* "1000:1000" */
+	const char *workdir;	/* absolute */
+};
+
+/* The exec create body (AttachStdout/Stderr, no stdin, no TTY); NULL when
+ * spec breaks the rules above.  The caller frees it. */
+char *engine_exec_body(const struct engine_exec_spec *);
+
+/* POST /containers/<id>/exec: the new exec's id.  ERR_NOTFOUND: no such
+ * container; ERR_CONFLICT: it is not running. */
+enum err engine_exec_create(struct engine *, const char *container_id,
+    const struct engine_exec_spec *, char exec_id[ENGINE_ID_SIZE]);
+
+/* One capped output of an exec: at most cap bytes are kept in buf (not
+ * NUL-terminated), total counts every byte seen. */
+struct engine_out {
+	char *buf;
+	size_t cap, len;
+	size_t total;
+};
+
+/*
+ * The demultiplexer of a non-TTY stream: frames of an 8-byte header
+ * [stream 0/1/2, 0, 0, 0, length (32-bit big-endian)] and a payload.
+ * Incremental: headers and payloads may be split anywhere between calls.
+ * Stream 0 (stdin) and 1 go to out, 2 to err.
+ */
+struct engine_demux {
+	unsigned char head[8];
+	size_t have;		/* header bytes held */
+	uint32_t left;		/* payload bytes still due */
+	int stream;
+	struct engine_out *out, *err;
+};
+void engine_demux_init(struct engine_demux *, struct engine_out *out,
+    struct engine_out *err);
+/* Feed len bytes; ERR_UPSTREAM on a header that is not a frame's. */
+enum err engine_demux_feed(struct engine_demux *, const char *buf, size_t len);
+/* Did the stream end on a frame boundary? */
+bool engine_demux_done(const struct engine_demux *);
+
+/*
+ * POST /exec/<id>/start (Detach false, Tty false) and read the stream until
+ * the exec's process closes it, within timeout_ms, into out and err.
+ * ERR_TIMEOUT when the process outlived timeout_ms (what came is kept);
+ * ERR_UPSTREAM on a broken stream; ERR_NOTFOUND: no such exec.
+ */
+enum err engine_exec_start(struct engine *, const char *exec_id,
+    long timeout_ms, struct engine_out *out, struct engine_out *err);
+
+/* GET /exec/<id>/json: the exit code once it is no longer running (asked
+ * again for up to about 1 s after the stream ended); ERR_CONFLICT when it
+ * still runs. */
+enum err engine_exec_exit(struct engine *, const char *exec_id, int *code);
+
 #endif /* ENGINE_H */

@@ -17,6 +17,7 @@ static const char *const metrics_reject_names[METRICS_REJECT_MAX] = {
 };
 static const char *const metrics_op_names[METRICS_OP_MAX] = {
 	"create", "start", "remove", "inspect", "list", "info", "attach",
+	"exec",
 };
 
 static atomic_ullong m_created, m_ended;

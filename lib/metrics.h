@@ -31,6 +31,7 @@ enum metrics_op {
 	METRICS_OP_LIST,
 	METRICS_OP_INFO,
 	METRICS_OP_ATTACH,
+	METRICS_OP_EXEC,	/* step checks: exec create, start, inspect */
 	METRICS_OP_MAX
 };
 

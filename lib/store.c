@@ -71,7 +71,16 @@ static const char store_schema[] =
     " container_id TEXT NOT NULL DEFAULT '',"
     " state INTEGER NOT NULL,"
     " owner_pid INTEGER NOT NULL,"
-    " created_at INTEGER NOT NULL);";
+    " created_at INTEGER NOT NULL);"
+    /* Step checks, for their per-session limits (store_check_begin). */
+    "CREATE TABLE IF NOT EXISTS checks("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " session_id TEXT NOT NULL,"
+    " started_at INTEGER NOT NULL,"
+    " busy_until INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS checks_session ON checks(session_id, "
+    "started_at);";
 
 /* Columns added after the first release: added to an older state file. */
 static const char *const store_columns_added[][2] = {
@@ -830,4 +839,85 @@ store_forget_history(struct store *st, const char *id)
 {
 	return st_run(st, st_prepare(st, "DELETE FROM history WHERE "
 	    "session_id=?1", "s", id));
+}
+
+/* ---- step checks --------------------------------------------------- */
+
+static long long
+st_seconds_until(int64_t when_ms, int64_t now_ms)
+{
+	long long s = (long long)((when_ms - now_ms + 999) / 1000);
+
+	return s < 1 ? 1 : s;
+}
+
+/* Inside begin's transaction: ERR_LIMIT when a rule refuses. */
+static enum err
+st_check_rules(struct store *st, const char *sid, long long per_minute,
+    int64_t now_ms, long long *retry, bool *running)
+{
+	long long n = 0, until = 0, oldest = 0;
+	enum err r;
+
+	r = st_int(st, st_prepare(st, "SELECT coalesce(max(busy_until), 0) "
+	    "FROM checks WHERE session_id=?1 AND ended_at=0 AND "
+	    "busy_until>?2", "si", sid, now_ms), &until);
+	if (r != ERR_OK)
+		return r;
+	if (until > 0) {
+		*running = true;
+		*retry = st_seconds_until(until, now_ms);
+		return ERR_LIMIT;
+	}
+	if (per_minute <= 0)
+		return ERR_OK;
+	r = st_int(st, st_prepare(st, "SELECT count(*) FROM checks WHERE "
+	    "session_id=?1 AND started_at>?2", "si", sid, now_ms - 60000), &n);
+	if (r != ERR_OK || n < per_minute)
+		return r;
+	r = st_int(st, st_prepare(st, "SELECT started_at FROM checks WHERE "
+	    "session_id=?1 AND started_at>?2 ORDER BY started_at DESC "
+	    "LIMIT 1 OFFSET ?3", "sii", sid, now_ms - 60000,
+	    (int64_t)(per_minute - 1)), &oldest);
+	if (r != ERR_OK)
+		return r;
+	*retry = st_seconds_until(oldest + 60000, now_ms);
+	return ERR_LIMIT;
+}
+
+enum err
+store_check_begin(struct store *st, const char *session_id,
+    long long per_minute, int64_t now_ms, int64_t busy_until_ms,
+    long long *check_id, long long *retry_after_s, bool *running)
+{
+	enum err r;
+
+	*check_id = 0;
+	*retry_after_s = 0;
+	*running = false;
+	if ((r = st_exec(st, "BEGIN IMMEDIATE")) != ERR_OK)
+		return r;
+	r = st_run(st, st_prepare(st, "DELETE FROM checks WHERE started_at<?1 "
+	    "AND (ended_at<>0 OR busy_until<?2)", "ii", now_ms - 60000,
+	    now_ms));
+	if (r == ERR_OK)
+		r = st_check_rules(st, session_id, per_minute, now_ms,
+		    retry_after_s, running);
+	if (r == ERR_OK)
+		r = st_run(st, st_prepare(st, "INSERT INTO checks(session_id, "
+		    "started_at, busy_until) VALUES(?1, ?2, ?3)", "sii",
+		    session_id, now_ms, busy_until_ms));
+	if (r == ERR_OK) {
+		*check_id = sqlite3_last_insert_rowid(st->db);
+		return st_exec(st, "COMMIT");
+	}
+	(void)st_exec(st, "ROLLBACK");
+	return r;
+}
+
+enum err
+store_check_end(struct store *st, long long check_id, int64_t now_ms)
+{
+	return st_run(st, st_prepare(st, "UPDATE checks SET ended_at=?2 WHERE "
+	    "id=?1", "ii", (int64_t)check_id, now_ms));
 }

@@ -199,4 +199,18 @@ void store_set_busy(struct store *, int ms);
  */
 enum err store_probe(struct store *, int busy_ms, char *why, size_t whysz);
 
+/*
+ * Step checks (table checks): one at a time per session, at most
+ * per_minute started in any 60 s (0: no such limit).  Begin checks both
+ * and records the check in one IMMEDIATE transaction; a running check
+ * holds its slot until store_check_end() or busy_until_ms (so a worker
+ * that died mid-check does not block the session for ever).  ERR_LIMIT
+ * with *retry_after_s (>= 1) and *running (which rule refused).  Rows
+ * older than a minute are dropped on the way.
+ */
+enum err store_check_begin(struct store *, const char *session_id,
+    long long per_minute, int64_t now_ms, int64_t busy_until_ms,
+    long long *check_id, long long *retry_after_s, bool *running);
+enum err store_check_end(struct store *, long long check_id, int64_t now_ms);
+
 #endif /* STORE_H */
