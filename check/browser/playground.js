@@ -6,7 +6,8 @@
  * limit, Ctrl+J and JSON-looking input, a resize, the clocks, a
  * screenshot (playground.png), Reset to a new session, B1's message
  * handling on xterm.js (an early initComplete must not show), the lesson
- * page's inline terminal (init commands, initComplete); then it deletes
+ * page's inline terminal (init commands, initComplete, a step check, the
+ * destroy beacon on leaving); then it deletes
  * what it created.
  *
  *   node check/browser/playground.js [BASE_URL]   (default http://localhost:8080/)
@@ -384,6 +385,10 @@ async function run() {
 		if (text.includes('initComplete') || text.includes('"type"'))
 			throw new Error(`the B1 terminal shows a frame: ${JSON.stringify(text)}`);
 		await page.evaluate(() => window.b1.ws.close());
+		/* Its slot goes back: the lesson step below needs one. */
+		const d = await api('DELETE', `/api/v1/sessions/${id}`);
+		if (d.status !== 200)
+			throw new Error(`DELETE: ${d.status} ${d.body}`);
 	});
 
 	await step('a lesson step waits for initComplete, then shows its terminal', async () => {
@@ -392,8 +397,10 @@ async function run() {
 			u.searchParams.set('api_key', KEY);
 		await page.goto(u.href, { waitUntil: 'load' });
 		await page.click('#try');
-		await page.waitForFunction(() => window.toolkataLesson.initComplete !== null,
-		    null, { timeout: 30000 });
+		await page.waitForFunction(() => window.toolkataLesson.initComplete !== null ||
+		    !document.getElementById('error').hidden, null, { timeout: 30000 });
+		if (!(await page.isHidden('#error')))
+			throw new Error(`the page shows: ${await page.textContent('#error')}`);
 		const st = await page.evaluate(() => window.toolkataLesson);
 		sessions.add(st.session);
 		if (!st.initComplete.success)
@@ -414,6 +421,42 @@ async function run() {
 			throw new Error(`no "?? README": ${JSON.stringify(text.slice(-300))}`);
 		if (/git init -q/.test(text))
 			throw new Error('the silent init commands are on the screen');
+	});
+
+	await step('"Check my work" sees the commit made in the terminal', async () => {
+		await page.click('#check');
+		await page.waitForFunction(() => window.toolkataLesson.check !== null,
+		    null, { timeout: 15000 });
+		let c = await page.evaluate(() => window.toolkataLesson.check);
+		if (c.exitCode === 0)
+			throw new Error(`the check passed before the commit: ${JSON.stringify(c)}`);
+		await page.click('#terminal');
+		await page.keyboard.type("git add README && git commit -qm 'Add readme'", { delay: 2 });
+		await page.keyboard.press('Enter');
+		const end = Date.now() + 15000;
+		do {
+			await new Promise((res) => setTimeout(res, 300));
+			await page.evaluate(() => { window.toolkataLesson.check = null; });
+			await page.click('#check');
+			await page.waitForFunction(() => window.toolkataLesson.check !== null,
+			    null, { timeout: 15000 });
+			c = await page.evaluate(() => window.toolkataLesson.check);
+		} while (c.exitCode !== 0 && Date.now() < end);
+		if (c.exitCode !== 0)
+			throw new Error(`the check after the commit: ${JSON.stringify(c)}`);
+	});
+
+	await step('leaving the page destroys the session (beacon, key in the body)', async () => {
+		const id = await page.evaluate(() => window.toolkataLesson.session);
+		await page.goto(new URL('/', BASE).href, { waitUntil: 'load' });
+		const end = Date.now() + 10000;
+		let g;
+		do {
+			await new Promise((res) => setTimeout(res, 200));
+			g = await api('GET', `/api/v1/sessions/${id}`);
+		} while (g.status !== 404 && Date.now() < end);
+		if (g.status !== 404)
+			throw new Error(`after leaving, the session answers ${g.status} ${g.body}`);
 	});
 
 	await step('no page errors, control frames understood', async () => {
