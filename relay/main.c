@@ -333,8 +333,9 @@ relay_init_send(struct relay *rl, const char *cmds, bool silent, long long ms)
 		memcpy(msg + len, json_string_value(json_array_get(a, i)), k);
 		len += k;
 	}
-	memcpy(msg + len, "\x1b\\", 2);
-	ok = n > 0 && pump_to_container(rl->pump, msg, len + 2);
+	msg[len++] = '\x1b';
+	msg[len++] = '\\';
+	ok = n > 0 && pump_to_container(rl->pump, msg, len);
 	free(msg);
 	json_decref(a);
 	return ok;
