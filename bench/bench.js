@@ -500,6 +500,58 @@ async function scenarioTti(url, label, warm, n) {
   return r;
 }
 
+// The newer front end's wait: POST (with init commands or none), the
+// WebSocket, until {"type":"initComplete"}.  Baseline in the same run:
+// the same without commands (initComplete right after "connected").
+function toInitComplete(url, body) {
+  return new Promise((resolve, reject) => {
+    const t0 = now();
+    request('POST', url + '/api/v1/sessions', body, { headers: hdrs() }).then((r) => {
+      if (r.status !== 201) { reject(new Error(`create: ${r.status} ${r.body}`)); return; }
+      const id = JSON.parse(r.body).sessionId;
+      const q = key ? `?api_key=${encodeURIComponent(key)}` : '';
+      const ws = new WebSocket(url.replace(/^http/, 'ws') + `/api/v1/sessions/${id}/ws${q}`, { origin: url });
+      const timer = setTimeout(() => { ws.terminate(); reject(new Error('no initComplete in 30 s')); }, 30000);
+      ws.on('message', (d) => {
+        const m = d.toString();
+        if (!m.startsWith('{"type":"initComplete"')) return;
+        clearTimeout(timer);
+        const ok = JSON.parse(m).success;
+        ws.close();
+        resolve({ id, ms: now() - t0, ok });
+      });
+      ws.on('error', (e) => { clearTimeout(timer); reject(e); });
+    }, reject);
+  });
+}
+
+async function scenarioInit(url, n) {
+  const cmds = ['git init -q ~/demo', 'cd ~/demo', 'printf "# demo\\n" > README'];
+  // Three builtins: the mechanism's own cost, without gVisor's fork.
+  const builtins = ['cd ~', 'true', 'printf x > ~/f'];
+  const runs = { none: [], three: [], builtins: [] };
+  for (let i = 0; i < n; i++) {
+    for (const [k, body] of [['none', '{"toolPair":"jj-git"}'],
+      ['three', JSON.stringify({ toolPair: 'jj-git', init: cmds })],
+      ['builtins', JSON.stringify({ toolPair: 'jj-git', init: builtins })]]) {
+      await waitPool(url, 1, 30000);
+      const r = await toInitComplete(url, body);
+      await deleteSession(url, r.id);
+      if (!r.ok) throw new Error('initComplete success:false');
+      runs[k].push(r.ms);
+    }
+  }
+  const r = { none: stats(runs.none), three: stats(runs.three), builtins: stats(runs.builtins) };
+  out('init_none_p50_ms', f2(r.none.p50));
+  out('init_builtins_p50_ms', f2(r.builtins.p50));
+  out('init_builtin_each_p50_ms', f2((r.builtins.p50 - r.none.p50) / builtins.length));
+  out('init_three_p50_ms', f2(r.three.p50));
+  out('init_three_p95_ms', f2(r.three.p95));
+  out('init_three_vs_none_p50', f2(r.three.p50 / r.none.p50));
+  out('init_per_command_p50_ms', f2((r.three.p50 - r.none.p50) / cmds.length));
+  return r;
+}
+
 // n learners at once, from a warm pool as it stands.
 async function scenarioBurst(url, label, n) {
   await waitPool(url, 1, 30000);
@@ -744,6 +796,7 @@ const want = (name) => !only || only.includes(name);
     if (runc) S.burst_runc = await scenarioBurst(runc, 'runc', quick ? 3 : 20);
   }
   if (want('prompt')) S.prompt = await scenarioPrompt(base, quick ? 3 : 30);
+  if (want('init')) S.init = await scenarioInit(base, quick ? 2 : 20);
   if (want('reconnect')) S.reconnect = await scenarioReconnect(base, quick ? 4 : 30);
   if (want('pool_memory')) S.pool_memory = await scenarioPoolMemory(base);
   if (want('server_memory')) S.server_memory = await scenarioServerMemory(base, quick ? [1, 2] : [1, 10, 20, 100]);

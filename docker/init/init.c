@@ -574,16 +574,10 @@ init_run_step(struct init *it, double now)
 
 /* ---- shell output --------------------------------------------------------- */
 
-/* Output on its way to the TTY and the ring; nowhere in a silent run.
- * After a prompt hook, readline's "bracketed paste on" says it reads a
- * line now (typed before that, a command would be echoed twice). */
+/* Output on its way to the TTY and the ring; nowhere in a silent run. */
 static void
 init_emit(struct init *it, const char *s, size_t n)
 {
-	if (it->prompt_at > 0 && memmem(s, n, "\033[?2004h", 8) != NULL) {
-		it->at_prompt = true;
-		it->prompt_at = 0;
-	}
 	if (n == 0 || (it->run.active && it->run.silent))
 		return;
 	ring_add(&it->ring, s, n);
@@ -645,6 +639,12 @@ init_output(struct init *it, const char *s, size_t n)
 	}
 	if (it->octl_len == 0)
 		init_emit(it, s + from, n - from);
+	/* After a prompt hook, readline's "bracketed paste on" says it reads
+	 * a line now (typed before that, a command is echoed twice). */
+	if (it->prompt_at > 0 && memmem(s, n, "\033[?2004h", 8) != NULL) {
+		it->at_prompt = true;
+		it->prompt_at = 0;
+	}
 }
 
 /* A prefix of ESC _ tk; that no more output followed is output. */
