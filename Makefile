@@ -56,7 +56,7 @@ LIB_OBJ := $(LIB_SRC:.c=.o)
 
 API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c fcgi/body.c \
 	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
-	fcgi/reaper.c fcgi/pool.c
+	fcgi/h_environments.c fcgi/reaper.c fcgi/pool.c
 API_OBJ := $(API_SRC:.c=.o)
 
 UNIT := check/check_cfg check/check_id check/check_access \

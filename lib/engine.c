@@ -226,12 +226,14 @@ char *
 engine_create_body(const struct engine_spec *s)
 {
 	char env_pair[64], env_life[48], env_mem[48];
+	const char *envname = s->environment != NULL ? s->environment : "bash";
 	json_t *hc, *body;
 	char *out = NULL;
 
 	if (!id_valid(s->session_id, strlen(s->session_id)) ||
 	    !engine_valid_ref(s->image) || strlen(s->tool_pair) > 32 ||
-	    !engine_valid_instance(s->instance))
+	    !engine_valid_instance(s->instance) ||
+	    !engine_valid_instance(envname))
 		return NULL;
 	(void)snprintf(env_pair, sizeof(env_pair), "TOOL_PAIR=%s",
 	    s->tool_pair);
@@ -245,14 +247,15 @@ engine_create_body(const struct engine_spec *s)
 		return NULL;
 	/* The session's shell is PID 1's child on a TTY (docker/init):
 	 * Tty and OpenStdin, so that /attach reaches it. */
-	body = json_pack("{s:s, s:[s,s,s], s:{s:s, s:s, s:s, s:s}, s:b, s:b,"
-	    " s:b, s:o}",
+	body = json_pack("{s:s, s:[s,s,s], s:{s:s, s:s, s:s, s:s, s:s},"
+	    " s:b, s:b, s:b, s:o}",
 	    "Image", s->image,
 	    "Env", env_pair, env_life, env_mem,
 	    "Labels", s->pooled ? "toolkata.pool" : "toolkata.session",
 	    s->session_id,
 	    "toolkata.instance", s->instance,
 	    "toolkata.tool-pair", s->tool_pair,
+	    "toolkata.environment", envname,
 	    "toolkata.expires-at", s->expires_at,
 	    "Tty", 1, "OpenStdin", 1, "StdinOnce", 0,
 	    "HostConfig", hc);

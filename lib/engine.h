@@ -62,6 +62,7 @@ struct engine_spec {
 	const char *image;
 	const char *session_id;
 	const char *tool_pair;
+	const char *environment;	/* label toolkata.environment; NULL: bash */
 	const char *instance;	/* SANDBOX_INSTANCE, for the label */
 	const char *expires_at;	/* ISO-8601, for the label */
 	long long lifetime_s;	/* PID 1 ends the container after this */
