@@ -65,7 +65,7 @@ UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_frame check/check_filter check/check_pump \
 	check/check_session check/check_ofilter
 ITEST := check/check_api check/check_relay check/check_pool check/check_abuse \
-	check/check_fault
+	check/check_fault check/check_env
 
 RELAY_SRC := relay/main.c relay/frame.c relay/pump.c
 RELAY_OBJ := $(RELAY_SRC:.c=.o)

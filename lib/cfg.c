@@ -259,11 +259,17 @@ static const struct cfg_env_known {
 	const char *description;
 	const char *category;
 	long long default_timeout_ms;
+	long long proc_memory_mb;
 } cfg_env_known[] = {
-	{ "bash", "Bash shell with git and jj (Jujutsu VCS)", "shell", 60000 },
-	{ "node", "Node.js (Debian's nodejs 18) with git", "runtime", 120000 },
+	{ "bash", "Bash shell with git and jj (Jujutsu VCS)", "shell", 60000,
+	    0 },
+	/* V8 reserves address space it never touches: node does not start
+	 * under 512 MiB of RLIMIT_AS (measured under runsc), so its cap is
+	 * 1 GiB and its heap is capped instead (docker/Dockerfile). */
+	{ "node", "Node.js (Debian's nodejs 18) with git", "runtime", 120000,
+	    1024 },
 	{ "python", "Python 3 (Debian's python3.11) with git", "runtime",
-	    120000 },
+	    120000, 0 },
 };
 
 static bool
@@ -317,6 +323,7 @@ cfg_add_env(struct cfg *cfg, const char *item, char **errstr)
 	env->description = k->description;
 	env->category = k->category;
 	env->default_timeout_ms = k->default_timeout_ms;
+	env->proc_memory_mb = k->proc_memory_mb;
 	return ERR_OK;
 }
 

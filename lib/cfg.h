@@ -43,6 +43,8 @@ struct cfg_env {
 	const char *description;	/* static strings of the registry */
 	const char *category;
 	long long default_timeout_ms;
+	long long proc_memory_mb;	/* address space per process; 0: 3/4
+					 * of the container's memory */
 	bool pooled;		/* listed in SANDBOX_POOL_ENVIRONMENTS */
 	bool missing;		/* image absent at start-up (outside
 				 * production): not offered */

@@ -239,9 +239,10 @@ engine_create_body(const struct engine_spec *s)
 	    s->tool_pair);
 	(void)snprintf(env_life, sizeof(env_life), "TOOLKATA_LIFETIME=%lld",
 	    s->lifetime_s);
-	/* Each process may map 3/4 of the container's memory (docker/init). */
+	/* Each process may map 3/4 of the container's memory (docker/init),
+	 * or what its environment needs (node: V8's reservations). */
 	(void)snprintf(env_mem, sizeof(env_mem), "TOOLKATA_PROC_MEMORY_MB=%lld",
-	    s->memory_mb * 3 / 4);
+	    s->proc_memory_mb > 0 ? s->proc_memory_mb : s->memory_mb * 3 / 4);
 	hc = engine_host_config(s);
 	if (hc == NULL)
 		return NULL;

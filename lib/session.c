@@ -37,6 +37,7 @@ session_spec(struct session_ctx *ctx, const char *id,
     struct engine_spec *spec)
 {
 	const struct cfg *cfg = ctx->cfg;
+	const struct cfg_env *env = cfg_env_for(cfg, key->environment);
 
 	memset(spec, 0, sizeof(*spec));
 	spec->image = key->image;
@@ -47,6 +48,7 @@ session_spec(struct session_ctx *ctx, const char *id,
 	spec->expires_at = expires;
 	spec->lifetime_s = cfg->max_lifetime;
 	spec->memory_mb = cfg->memory_mb;
+	spec->proc_memory_mb = env != NULL ? env->proc_memory_mb : 0;
 	spec->cpu_percent = cfg->cpu_percent;
 	spec->pids_limit = cfg_pids_limit(cfg, ctx->runtime != NULL);
 	spec->home_mb = cfg->home_size_mb;
