@@ -1030,9 +1030,12 @@ START_TEST(test_create_environment)
 	    "toolkata.environment"), "bash");
 	ck_assert_str_eq(jstr(fk.create_body, "Image"),
 	    "toolkata-sandbox:latest");
+	ck_assert(env_has(fk.create_body, "TOOLKATA_PROC_MEMORY_MB=192"));
 	ck_assert_int_eq(create_env("git-hg", "node", &s), ERR_OK);
 	ck_assert_str_eq(jstr(fk.create_body, "Image"),
 	    "toolkata-env-node:latest");
+	/* V8's reservations: node's address-space cap is its own. */
+	ck_assert(env_has(fk.create_body, "TOOLKATA_PROC_MEMORY_MB=1024"));
 	ck_assert_str_eq(fake_label(ctr_must(s.container_id),
 	    "toolkata.environment"), "node");
 	ck_assert_str_eq(fake_label(ctr_must(s.container_id),
