@@ -102,10 +102,11 @@ api_check_environments(struct api *api, struct cfg *cfg)
 /*
  * Checks that need the engine.  In production a missing engine, gVisor
  * runtime or image is fatal; elsewhere it is a warning and sessions fall
- * back to runc.
+ * back to runc.  rw is api->cfg, writable until the threads start (the
+ * environments found missing are marked in it).
  */
 static void
-api_startup_checks(struct api *api, struct cfg *envcfg)
+api_startup_checks(struct api *api, struct cfg *rw)
 {
 	const struct cfg *cfg = api->cfg;
 	bool exists = false;
@@ -136,7 +137,7 @@ api_startup_checks(struct api *api, struct cfg *envcfg)
 		log_warnx("image '%s' for %s is missing", cfg->image[i].image,
 		    cfg->image[i].pair);
 	}
-	api_check_environments(api, envcfg);
+	api_check_environments(api, rw);
 }
 
 /* ---- CGI --------------------------------------------------------------- */
