@@ -56,8 +56,7 @@ LIB_OBJ := $(LIB_SRC:.c=.o)
 
 API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c fcgi/body.c \
 	fcgi/h_health.c fcgi/h_sessions.c fcgi/h_metrics.c fcgi/h_wsauth.c \
-	fcgi/h_check.c \
-	fcgi/reaper.c fcgi/pool.c
+	fcgi/h_check.c fcgi/h_environments.c fcgi/reaper.c fcgi/pool.c
 API_OBJ := $(API_SRC:.c=.o)
 
 UNIT := check/check_cfg check/check_id check/check_access \
@@ -66,7 +65,7 @@ UNIT := check/check_cfg check/check_id check/check_access \
 	check/check_frame check/check_filter check/check_pump check/check_body \
 	check/check_session check/check_ofilter
 ITEST := check/check_api check/check_relay check/check_init check/check_pool check/check_abuse \
-	check/check_fault check/check_lesson
+	check/check_fault check/check_lesson check/check_env
 
 RELAY_SRC := relay/main.c relay/frame.c relay/pump.c
 RELAY_OBJ := $(RELAY_SRC:.c=.o)

@@ -64,6 +64,105 @@ fe_production(struct fakeenv *fe, const char *envvar)
 	fe_set(fe, "SANDBOX_WS_SECRET", "0123456789abcdef0123456789abcdef");
 }
 
+/* ---- environments -------------------------------------------------- */
+
+START_TEST(test_environments_default)
+{
+	struct fakeenv fe;
+	struct cfg cfg;
+	const struct cfg_env *b, *n, *p;
+
+	memset(&fe, 0, sizeof(fe));
+	util_cfg(&cfg, &fe);
+	ck_assert_uint_eq(cfg.nenvs, 3);
+	b = cfg_env_for(&cfg, "bash");
+	n = cfg_env_for(&cfg, "node");
+	p = cfg_env_for(&cfg, "python");
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(n);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_eq(cfg_env_for(&cfg, NULL), b);
+	ck_assert_ptr_eq(cfg_env_for(&cfg, ""), b);
+	ck_assert_ptr_null(cfg_env_for(&cfg, "scala"));
+	ck_assert_ptr_null(cfg_env_for(&cfg, "Bash"));
+	ck_assert_str_eq(b->image, "");
+	ck_assert_str_eq(b->category, "shell");
+	ck_assert_int_eq(b->default_timeout_ms, 60000);
+	ck_assert_str_eq(n->image, "toolkata-env-node:latest");
+	ck_assert_str_eq(n->category, "runtime");
+	ck_assert_int_eq(n->default_timeout_ms, 120000);
+	ck_assert_str_eq(p->image, "toolkata-env-python:latest");
+	/* bash runs the tool pair's image, the others their own. */
+	ck_assert_str_eq(cfg_env_image(&cfg, b, "jj-git"),
+	    "toolkata-sandbox:latest");
+	ck_assert_str_eq(cfg_env_image(&cfg, n, "jj-git"),
+	    "toolkata-env-node:latest");
+	ck_assert_ptr_null(cfg_env_image(&cfg, n, "hg-git"));
+	ck_assert_ptr_null(cfg_env_image(&cfg, NULL, "jj-git"));
+	/* Only bash is pooled unless configured. */
+	ck_assert(b->pooled);
+	ck_assert(!n->pooled);
+	ck_assert(!p->pooled);
+	/* A missing image takes the environment out. */
+	cfg.envs[1].missing = true;
+	ck_assert_ptr_null(cfg_env_for(&cfg, "node"));
+	cfg_release(&cfg);
+}
+END_TEST
+
+START_TEST(test_environments_parsed)
+{
+	struct fakeenv fe;
+	struct cfg cfg;
+
+	memset(&fe, 0, sizeof(fe));
+	fe_set(&fe, "SANDBOX_ENVIRONMENTS", " python=reg.example/py:3@sha256:ab ,"
+	    "bash");
+	fe_set(&fe, "SANDBOX_POOL_ENVIRONMENTS", "python, bash");
+	util_cfg(&cfg, &fe);
+	ck_assert_uint_eq(cfg.nenvs, 2);
+	ck_assert_str_eq(cfg.envs[0].name, "python");
+	ck_assert_str_eq(cfg.envs[0].image, "reg.example/py:3@sha256:ab");
+	ck_assert(cfg.envs[0].pooled);
+	ck_assert_str_eq(cfg.envs[1].name, "bash");
+	ck_assert(cfg.envs[1].pooled);
+	ck_assert_ptr_null(cfg_env_for(&cfg, "node"));
+	cfg_release(&cfg);
+	fe_set(&fe, "SANDBOX_POOL_ENVIRONMENTS", "");
+	util_cfg(&cfg, &fe);
+	ck_assert(!cfg.envs[0].pooled);
+	ck_assert(!cfg.envs[1].pooled);
+	cfg_release(&cfg);
+}
+END_TEST
+
+static const char *const bad_envs[][2] = {
+	{ "SANDBOX_ENVIRONMENTS", "node=toolkata-env-node:latest" }, /* no bash */
+	{ "SANDBOX_ENVIRONMENTS", "bash,scala=x:1" },	/* not in registry */
+	{ "SANDBOX_ENVIRONMENTS", "bash,node" },	/* node needs an image */
+	{ "SANDBOX_ENVIRONMENTS", "bash=toolkata-sandbox:2" }, /* pair's image */
+	{ "SANDBOX_ENVIRONMENTS", "bash,bash" },
+	{ "SANDBOX_ENVIRONMENTS", "bash,node=a:1,node=b:1" },
+	{ "SANDBOX_ENVIRONMENTS", "bash,node=../x" },
+	{ "SANDBOX_ENVIRONMENTS", "bash,node=a b" },
+	{ "SANDBOX_ENVIRONMENTS", "bash,node=" },
+	{ "SANDBOX_ENVIRONMENTS", "bash,nodejs=a:1" },
+	{ "SANDBOX_ENVIRONMENTS", "" },
+	{ "SANDBOX_POOL_ENVIRONMENTS", "ruby" },
+};
+
+START_TEST(test_environments_rejected)
+{
+	struct fakeenv fe;
+
+	memset(&fe, 0, sizeof(fe));
+	if (strcmp(bad_envs[_i][0], "SANDBOX_POOL_ENVIRONMENTS") == 0)
+		fe_set(&fe, "SANDBOX_ENVIRONMENTS", "bash,python=py:1");
+	fe_set(&fe, bad_envs[_i][0], bad_envs[_i][1]);
+	expect_fail_naming(&fe, bad_envs[_i][0]);
+}
+END_TEST
+
 /* ---- defaults ------------------------------------------------------ */
 
 START_TEST(test_defaults)
@@ -935,6 +1034,10 @@ cfg_suite(void)
 	    (int)nitems(list_vars));
 	tcase_add_test(tc, test_parse_cidr);
 	tcase_add_test(tc, test_proxies_list);
+	tcase_add_test(tc, test_environments_default);
+	tcase_add_test(tc, test_environments_parsed);
+	tcase_add_loop_test(tc, test_environments_rejected, 0,
+	    (int)nitems(bad_envs));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rules");

@@ -431,6 +431,35 @@ START_TEST(test_create_body_escaped)
 }
 END_TEST
 
+/* The environment label: bash when none is given, else the validated name;
+ * a name that is not [A-Za-z0-9-] makes no body at all. */
+START_TEST(test_create_body_environment)
+{
+	struct engine_spec spec;
+	json_t *j;
+	char *body;
+
+	spec_init(&spec);
+	body = engine_create_body(&spec);
+	j = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_str_eq(jstr(json_object_get(j, "Labels"),
+	    "toolkata.environment"), "bash");
+	json_decref(j);
+	free(body);
+	spec.environment = "python";
+	body = engine_create_body(&spec);
+	j = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_str_eq(jstr(json_object_get(j, "Labels"),
+	    "toolkata.environment"), "python");
+	json_decref(j);
+	free(body);
+	spec.environment = "py\",\"x";
+	ck_assert_ptr_null(engine_create_body(&spec));
+	spec.environment = "";
+	ck_assert_ptr_null(engine_create_body(&spec));
+}
+END_TEST
+
 enum bad_field { BAD_SESSION, BAD_IMAGE, BAD_PAIR, BAD_INSTANCE, BAD_EXPIRES };
 
 static const struct {
@@ -1495,6 +1524,7 @@ engine_suite(void)
 	tcase_add_test(tc, test_create_pooled);
 	tcase_add_test(tc, test_state);
 	tcase_add_test(tc, test_create_body_escaped);
+	tcase_add_test(tc, test_create_body_environment);
 	tcase_add_loop_test(tc, test_create_invalid, 0,
 	    (int)nitems(bad_specs));
 	tcase_add_test(tc, test_create_valid_edges);

@@ -698,6 +698,98 @@ START_TEST(test_reply_err)
 }
 END_TEST
 
+/* ---- the create body's environment, and GET /api/v1/environments ------ */
+
+static const struct {
+	const char *body;
+	const char *env;	/* NULL: refused */
+} env_bodies[] = {
+	{ "{\"toolPair\":\"jj-git\"}", "bash" },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":null}", "bash" },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"bash\"}", "bash" },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"node\"}", "node" },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"python\"}", "python" },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"scala\"}", NULL },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"\"}", NULL },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"NODE\"}", NULL },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"node\\u0000x\"}", NULL },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":7}", NULL },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":[\"node\"]}", NULL },
+	{ "{\"toolPair\":\"jj-git\",\"environment\":\"a-very-long-environment-"
+	    "name-that-is-no-environment\"}", NULL },
+	/* The pair is still required and checked. */
+	{ "{\"environment\":\"node\"}", NULL },
+	{ "{\"toolPair\":\"x\",\"environment\":\"node\"}", NULL },
+};
+
+START_TEST(test_body_environment)
+{
+	struct session_spec spec;
+	const char *msg = NULL, *b = env_bodies[_i].body;
+	bool ok = body_create(&cfg, b, strlen(b), &spec, &msg);
+
+	if (env_bodies[_i].env == NULL) {
+		ck_assert_msg(!ok, "accepted %s", b);
+		ck_assert_ptr_nonnull(msg);
+		return;
+	}
+	ck_assert_msg(ok, "refused %s: %s", b, msg != NULL ? msg : "?");
+	ck_assert_str_eq(spec.environment, env_bodies[_i].env);
+	session_spec_release(&spec);
+}
+END_TEST
+
+/* An environment whose image was missing at start-up is not offered. */
+START_TEST(test_body_environment_missing)
+{
+	static const char b[] = "{\"toolPair\":\"jj-git\","
+	    "\"environment\":\"node\"}";
+	struct session_spec spec;
+	const char *msg = NULL;
+
+	ck_assert_str_eq(cfg.envs[1].name, "node");
+	cfg.envs[1].missing = true;
+	ck_assert(!body_create(&cfg, b, sizeof(b) - 1, &spec, &msg));
+	ck_assert_ptr_nonnull(strstr(msg, "environment"));
+}
+END_TEST
+
+START_TEST(test_environments_list)
+{
+	struct api api;
+	struct reply rep;
+	json_t *j, *list, *e;
+
+	memset(&api, 0, sizeof(api));
+	api.cfg = &cfg;
+	cfg.envs[2].missing = true;	/* python's image was not found */
+	reply_init(&rep);
+	h_environments(&api, rq, &rep, "");
+	ck_assert_int_eq(rep.status, 200);
+	j = json_loadb(rep.body, rep.bodylen, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	list = json_object_get(j, "environments");
+	ck_assert_uint_eq(json_array_size(list), 2);
+	e = json_array_get(list, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "name")), "bash");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "category")),
+	    "shell");
+	ck_assert_int_eq(json_integer_value(json_object_get(e,
+	    "defaultTimeout")), 60000);
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(e,
+	    "description")));
+	ck_assert_uint_eq(json_object_size(e), 4);
+	e = json_array_get(list, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "name")), "node");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "category")),
+	    "runtime");
+	ck_assert_int_eq(json_integer_value(json_object_get(e,
+	    "defaultTimeout")), 120000);
+	json_decref(j);
+	reply_release(&rep);
+}
+END_TEST
+
 START_TEST(test_reply_write_plain)
 {
 	struct reply rep;
@@ -890,6 +982,14 @@ req_suite(void)
 	tcase_add_test(tc, test_reply_header_full);
 	tcase_add_loop_test(tc, test_reply_err, 0, (int)nitems(err_map));
 	tcase_add_test(tc, test_reply_write_plain);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("environments");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_body_environment, 0,
+	    (int)nitems(env_bodies));
+	tcase_add_test(tc, test_body_environment_missing);
+	tcase_add_test(tc, test_environments_list);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -504,6 +504,8 @@ load_cfg(const char *concurrent, const char *hourly)
 	fe_set(&fe, "SANDBOX_INSTANCE", INSTANCE);
 	fe_set(&fe, "SANDBOX_IMAGES",
 	    "jj-git=toolkata-sandbox:latest,git-hg=toolkata-hg:2");
+	/* No dockerd: the pool's settle attach fails at once. */
+	fe_set(&fe, "SANDBOX_DOCKER_SOCKET", "/nonexistent/docker.sock");
 	fe_set(&fe, "SANDBOX_MEMORY_MB", "256");
 	fe_set(&fe, "SANDBOX_CPU_PERCENT", "75");
 	fe_set(&fe, "SANDBOX_PIDS_LIMIT", "64");
@@ -999,6 +1001,100 @@ START_TEST(test_create_unknown_pair)
 	ck_assert_uint_eq(audit_count(NULL, NULL), 0);
 	/* No quota was used either. */
 	create_ok(IP, T0 + 1000, &s);
+}
+END_TEST
+
+/* ---- environments ------------------------------------------------------ */
+
+static enum err
+create_env(const char *pair, const char *env, struct store_session *s)
+{
+	struct session_spec spec;
+	enum ratelimit_verdict v;
+	long long retry;
+
+	memset(&spec, 0, sizeof(spec));
+	(void)strlcpy_ok(spec.tool_pair, pair, sizeof(spec.tool_pair));
+	(void)strlcpy_ok(spec.environment, env, sizeof(spec.environment));
+	return session_create(&tctx, &spec, IP, T0, s, &v, &retry);
+}
+
+/* bash runs the pair's image, node its own; both labelled and stored. */
+START_TEST(test_create_environment)
+{
+	struct store_session s, row;
+
+	ck_assert_int_eq(create_env("jj-git", "", &s), ERR_OK);
+	ck_assert_str_eq(s.environment, "bash");
+	ck_assert_str_eq(fake_label(ctr_must(s.container_id),
+	    "toolkata.environment"), "bash");
+	ck_assert_str_eq(jstr(fk.create_body, "Image"),
+	    "toolkata-sandbox:latest");
+	ck_assert(env_has(fk.create_body, "TOOLKATA_PROC_MEMORY_MB=192"));
+	ck_assert_int_eq(create_env("git-hg", "node", &s), ERR_OK);
+	ck_assert_str_eq(jstr(fk.create_body, "Image"),
+	    "toolkata-env-node:latest");
+	/* V8's reservations: node's address-space cap is its own. */
+	ck_assert(env_has(fk.create_body, "TOOLKATA_PROC_MEMORY_MB=1024"));
+	ck_assert_str_eq(fake_label(ctr_must(s.container_id),
+	    "toolkata.environment"), "node");
+	ck_assert_str_eq(fake_label(ctr_must(s.container_id),
+	    "toolkata.tool-pair"), "git-hg");
+	get_row(s.id, &row);
+	ck_assert_str_eq(row.environment, "node");
+	ck_assert_str_eq(row.tool_pair, "git-hg");
+	audit_is("session.created", s.id, "environment", "node");
+}
+END_TEST
+
+static const char *const bad_envs[] = { "scala", "Node", "node ", "python" };
+
+/* Unknown, or known but its image was missing at start: nothing made. */
+START_TEST(test_create_unknown_environment)
+{
+	struct store_session s;
+
+	tcfg.envs[2].missing = true;	/* python */
+	ck_assert_str_eq(tcfg.envs[2].name, "python");
+	ck_assert_int_eq(create_env("jj-git", bad_envs[_i], &s), ERR_INVAL);
+	ck_assert_int_eq(live_count(), 0);
+	ck_assert_uint_eq(calls_total(), 0);
+	ck_assert_uint_eq(audit_count(NULL, NULL), 0);
+}
+END_TEST
+
+/* A pool container is handed out only for its environment and pair. */
+START_TEST(test_pool_by_environment)
+{
+	struct store_pool_key node = { "toolkata-env-node:latest", "node",
+		"jj-git" };
+	struct store_pool_key bash = { "toolkata-sandbox:latest", "bash",
+		"jj-git" };
+	struct store_session s;
+	const struct fake_ctr *c;
+	unsigned ready, starting;
+
+	reload_cfg("5", "50");
+	ck_assert_int_eq(session_pool_fill(&tctx, &node, T0), ERR_OK);
+	c = &fk.c[fk.n - 1];
+	ck_assert_str_eq(fake_label(c, "toolkata.environment"), "node");
+	ck_assert_ptr_nonnull(fake_label(c, "toolkata.pool"));
+	ck_assert_int_eq(session_pool_status(&tctx, &node, T0, &ready,
+	    &starting), ERR_OK);
+	ck_assert_uint_eq(ready, 1);
+	ck_assert_int_eq(session_pool_status(&tctx, &bash, T0, &ready,
+	    &starting), ERR_OK);
+	ck_assert_uint_eq(ready + starting, 0);
+	/* bash, and node for another pair: the cold path. */
+	ck_assert_int_eq(create_env("jj-git", "bash", &s), ERR_OK);
+	ck_assert_uint_eq(fk.calls[FAKE_CREATE], 2);
+	ck_assert_int_eq(create_env("git-hg", "node", &s), ERR_OK);
+	ck_assert_uint_eq(fk.calls[FAKE_CREATE], 3);
+	/* node for jj-git: the pooled container, no create. */
+	ck_assert_int_eq(create_env("jj-git", "node", &s), ERR_OK);
+	ck_assert_uint_eq(fk.calls[FAKE_CREATE], 3);
+	ck_assert_str_eq(s.container_id, c->id);
+	ck_assert_str_eq(s.environment, "node");
 }
 END_TEST
 
@@ -1875,6 +1971,10 @@ session_suite(void)
 	tcase_add_loop_test(tc, test_create_unknown_pair, 0,
 	    (int)nitems(bad_pairs));
 	tcase_add_test(tc, test_create_quota_concurrent);
+	tcase_add_test(tc, test_create_environment);
+	tcase_add_loop_test(tc, test_create_unknown_environment, 0,
+	    (int)nitems(bad_envs));
+	tcase_add_test(tc, test_pool_by_environment);
 	tcase_add_test(tc, test_create_quota_hourly);
 	tcase_add_loop_test(tc, test_create_engine_fails, 0,
 	    (int)nitems(create_failures));

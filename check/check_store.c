@@ -836,6 +836,8 @@ END_TEST
 #define IMG "toolkata-sandbox:latest"
 #define CID2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
+static const struct store_pool_key KEY = { IMG, "bash", "jj-git" };
+
 START_TEST(test_pool_claim)
 {
 	struct ratelimit rl = { 10, 10, 3 };
@@ -843,38 +845,107 @@ START_TEST(test_pool_claim)
 	char p1[ID_SIZE], p2[ID_SIZE], cid[65];
 	long me = (long)getpid();
 
-	ck_assert_int_eq(store_pool_add(st, fresh_id(p1), IMG, me, T0), ERR_OK);
-	ck_assert_int_eq(store_pool_add(st, fresh_id(p2), IMG, me, T0 + 5),
+	ck_assert_int_eq(store_pool_add(st, fresh_id(p1), &KEY, me, T0), ERR_OK);
+	ck_assert_int_eq(store_pool_add(st, fresh_id(p2), &KEY, me, T0 + 5),
 	    ERR_OK);
 	reserve_ok(&rl, IP, T0 + 10, &s);
 	/* Nothing ready yet: the cold path. */
-	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, 0, cid),
+	ck_assert_int_eq(store_pool_claim(st, s.id, &KEY, 0, cid),
 	    ERR_NOTFOUND);
 	ck_assert_int_eq(store_pool_set(st, p1, CID, STORE_POOL_READY), ERR_OK);
 	ck_assert_int_eq(store_pool_set(st, p2, CID2, STORE_POOL_READY),
 	    ERR_OK);
 	/* Too old for the caller: not handed out. */
-	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, T0 + 5, cid),
+	ck_assert_int_eq(store_pool_claim(st, s.id, &KEY, T0 + 5, cid),
 	    ERR_NOTFOUND);
-	/* Another image has none. */
-	ck_assert_int_eq(store_pool_claim(st, s.id, "other:1", 0, cid),
-	    ERR_NOTFOUND);
+	/* Another image, environment or tool pair has none. */
+	ck_assert_int_eq(store_pool_claim(st, s.id, &(struct store_pool_key){
+	    "other:1", "bash", "jj-git" }, 0, cid), ERR_NOTFOUND);
+	ck_assert_int_eq(store_pool_claim(st, s.id, &(struct store_pool_key){
+	    IMG, "node", "jj-git" }, 0, cid), ERR_NOTFOUND);
+	ck_assert_int_eq(store_pool_claim(st, s.id, &(struct store_pool_key){
+	    IMG, "bash", "hg-git" }, 0, cid), ERR_NOTFOUND);
 	/* The oldest ready one, once; the session runs with it. */
-	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, 0, cid), ERR_OK);
+	ck_assert_int_eq(store_pool_claim(st, s.id, &KEY, 0, cid), ERR_OK);
 	ck_assert_str_eq(cid, CID);
 	ck_assert_int_eq(store_get(st, s.id, &g), ERR_OK);
 	ck_assert_int_eq(g.state, STORE_RUNNING);
 	ck_assert_str_eq(g.container_id, CID);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool"), 1);
 	/* A session that is no longer creating claims nothing. */
-	ck_assert_int_eq(store_pool_claim(st, s.id, IMG, 0, cid),
+	ck_assert_int_eq(store_pool_claim(st, s.id, &KEY, 0, cid),
 	    ERR_CONFLICT);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool"), 1);
 	reserve_ok(&rl, IP, T0 + 11, &s2);
-	ck_assert_int_eq(store_pool_claim(st, s2.id, IMG, 0, cid), ERR_OK);
+	ck_assert_int_eq(store_pool_claim(st, s2.id, &KEY, 0, cid), ERR_OK);
 	ck_assert_str_eq(cid, CID2);
 	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool"), 0);
 	ck_assert_int_eq(store_pool_drop(st, p1), ERR_NOTFOUND);
+}
+END_TEST
+
+/* The session row keeps its environment; a row made without one is bash. */
+START_TEST(test_environment_column)
+{
+	struct ratelimit rl = { 10, 10, 3 };
+	struct store_session s, g;
+	enum ratelimit_verdict v;
+	long long retry;
+	struct store_pool_key nk = { "toolkata-env-node:latest", "node",
+		"jj-git" };
+	char p1[ID_SIZE];
+
+	reserve_ok(&rl, IP, T0, &s);
+	ck_assert_int_eq(store_get(st, s.id, &g), ERR_OK);
+	ck_assert_str_eq(g.environment, "bash");
+	mk(&s, IP, T0 + 1);
+	(void)strlcpy_ok(s.environment, "node", sizeof(s.environment));
+	ck_assert_int_eq(store_reserve(st, &rl, &s, IDLE_MS, &v, &retry),
+	    ERR_OK);
+	ck_assert_int_eq(store_get(st, s.id, &g), ERR_OK);
+	ck_assert_str_eq(g.environment, "node");
+	/* Pool rows keep their whole key. */
+	ck_assert_int_eq(store_pool_add(st, fresh_id(p1), &nk, 1, T0), ERR_OK);
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool WHERE "
+	    "environment='node' AND tool_pair='jj-git' AND "
+	    "image='toolkata-env-node:latest'"), 1);
+}
+END_TEST
+
+/* A state file from before environments gets the columns; its rows are
+ * bash, its pool rows have no tool pair (never claimed, they age out). */
+START_TEST(test_environment_migration)
+{
+	struct store_session g;
+	sqlite3 *db = NULL;
+	char *errstr = NULL;
+	char id[ID_SIZE], sql[256];
+
+	store_close(st);
+	unlink_db();
+	ck_assert_int_eq(id_new(id), ERR_OK);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE sessions(id TEXT "
+	    "PRIMARY KEY, container_id TEXT NOT NULL DEFAULT '', tool_pair "
+	    "TEXT NOT NULL, client_ip TEXT NOT NULL, state INTEGER NOT NULL, "
+	    "created_at INTEGER NOT NULL, last_active INTEGER NOT NULL, "
+	    "expires_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0,"
+	    " end_reason TEXT NOT NULL DEFAULT '', owner_pid INTEGER NOT NULL "
+	    "DEFAULT 0); CREATE TABLE pool(id TEXT PRIMARY KEY, image TEXT NOT"
+	    " NULL, container_id TEXT NOT NULL DEFAULT '', state INTEGER NOT "
+	    "NULL, owner_pid INTEGER NOT NULL, created_at INTEGER NOT NULL);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO sessions(id, tool_pair, "
+	    "client_ip, state, created_at, last_active, expires_at) "
+	    "VALUES('%s', 'jj-git', '1.2.3.4', 1, 1, 1, 9)", id);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = store_open(path, &errstr);
+	ck_assert_msg(st != NULL, "store_open: %s", errstr ? errstr : "?");
+	ck_assert_int_eq(store_get(st, id, &g), ERR_OK);
+	ck_assert_str_eq(g.environment, "bash");
+	ck_assert_int_eq(sql_int("SELECT count(*) FROM pool WHERE "
+	    "environment='bash' AND tool_pair=''"), 0);
 }
 END_TEST
 
@@ -886,7 +957,7 @@ START_TEST(test_pool_owns)
 	bool owned = true;
 	long long n = 0;
 
-	ck_assert_int_eq(store_pool_add(st, fresh_id(p1), IMG, 1, T0), ERR_OK);
+	ck_assert_int_eq(store_pool_add(st, fresh_id(p1), &KEY, 1, T0), ERR_OK);
 	ck_assert_int_eq(store_owns(st, CID, "", p1, &owned), ERR_OK);
 	ck_assert(owned);
 	ck_assert_int_eq(store_owns(st, CID, "", "sess_gone", &owned), ERR_OK);
@@ -1110,6 +1181,8 @@ store_suite(void)
 	tcase_add_test(tc, test_ws_takeover);
 	tcase_add_test(tc, test_pool_claim);
 	tcase_add_test(tc, test_pool_owns);
+	tcase_add_test(tc, test_environment_column);
+	tcase_add_test(tc, test_environment_migration);
 	tcase_add_test(tc, test_evictable);
 	tcase_add_test(tc, test_ws_dead_pid);
 	tcase_add_test(tc, test_pid_alive);

@@ -1,12 +1,16 @@
 #!/bin/sh
-# build.sh: `make image`.  Ensures dockerd and the offline base image, tries
-# to fetch jj (non-fatal), compiles the statx shim (shim/) and the init
-# (init/), then builds
-# toolkata-sandbox:latest from docker/.  Offline and idempotent: one summary
-# line on success, the tail of $TOOLKATA_BUILD_LOG on failure.
+# build.sh: `make image`.  Ensures dockerd, tries to fetch jj (non-fatal),
+# compiles the statx shim (shim/) and the init (init/) once, then for every
+# environment in TOOLKATA_ENVS (default: bash node python) makes its offline
+# base (base.sh, cached) and builds its image from the one docker/Dockerfile:
+#   bash    $IMAGE          (toolkata-sandbox:latest)
+#   node    $IMAGE_NODE     (toolkata-env-node:latest)
+#   python  $IMAGE_PYTHON   (toolkata-env-python:latest)
+# Offline and idempotent: one summary line per image on success, the tail of
+# $TOOLKATA_BUILD_LOG on failure.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-image=${IMAGE:-toolkata-sandbox:latest}
+envs=${TOOLKATA_ENVS:-bash node python}
 log=${TOOLKATA_BUILD_LOG:-/tmp/toolkata-image-build.log}
 pin() { sed -n "s/^ARG $1=//p" "$here/Dockerfile" | head -n 1; }
 
@@ -23,7 +27,6 @@ fail() {
 
 : >"$log"
 "$here/dockerd-up.sh" >>"$log" 2>&1 || fail dockerd-up.sh
-"$here/base.sh" >>"$log" 2>&1 || fail base.sh
 "$here/fetch-jj.sh" >>"$log" 2>&1 || echo "build: fetch-jj.sh failed (ignored)" >>"$log"
 
 # The statx shim is compiled on the host (the base image has no compiler).
@@ -56,19 +59,41 @@ esac
 want=absent
 [ -f "$here/jj/jj-v$ver-$arch-unknown-linux-musl.tar.gz" ] && want=$ver
 
-# The 28.x client has no buildx here; the legacy builder is what works offline.
-DOCKER_BUILDKIT=0 docker build -t "$image" \
-	--build-arg JJ_VERSION="$ver" \
-	--build-arg JJ_SHA256_X86_64="$sum_x86" \
-	--build-arg JJ_SHA256_AARCH64="$sum_arm" \
-	--build-arg TOOLKATA_JJ="$want" \
-	"$here" >>"$log" 2>&1 || fail "docker build"
+# One environment's image: $1 name, $2 tag.  The init binaries above are
+# compiled once and the Dockerfile copies them into every image.
+build_env() {
+	base=debian:bookworm-slim jjarg=$want pair=jj-git
+	if [ "$1" != bash ]; then
+		base=toolkata-base:$1 jjarg=absent pair=any
+	fi
+	"$here/base.sh" "$1" >>"$log" 2>&1 || fail "base.sh $1"
+	# The 28.x client has no buildx here; the legacy builder works offline.
+	DOCKER_BUILDKIT=0 docker build -t "$2" \
+		--build-arg TOOLKATA_BASE="$base" \
+		--build-arg TOOLKATA_ENV="$1" \
+		--build-arg TOOLKATA_TOOL_PAIR="$pair" \
+		--build-arg JJ_VERSION="$ver" \
+		--build-arg JJ_SHA256_X86_64="$sum_x86" \
+		--build-arg JJ_SHA256_AARCH64="$sum_arm" \
+		--build-arg TOOLKATA_JJ="$jjarg" \
+		"$here" >>"$log" 2>&1 || fail "docker build ($1)"
+	jj=$(docker image inspect -f '{{index .Config.Labels "toolkata.jj"}}' "$2")
+	size=$(docker image inspect -f '{{.Size}}' "$2")
+	if [ "$1" != bash ]; then
+		what="($1, no jj)"
+	elif [ "$jj" = absent ]; then
+		what="WITHOUT jj (no docker/jj/jj-v$ver-$arch-unknown-linux-musl.tar.gz)"
+	else
+		what="with jj $jj"
+	fi
+	echo "image: $2 built $what, statx shim, $((size / 1048576)) MB"
+}
 
-jj=$(docker image inspect -f '{{index .Config.Labels "toolkata.jj"}}' "$image")
-size=$(docker image inspect -f '{{.Size}}' "$image")
-if [ "$jj" = absent ]; then
-	what="WITHOUT jj (no docker/jj/jj-v$ver-$arch-unknown-linux-musl.tar.gz)"
-else
-	what="with jj $jj"
-fi
-echo "image: $image built $what, statx shim, $((size / 1048576)) MB"
+for e in $envs; do
+	case $e in
+	bash) build_env bash "${IMAGE:-toolkata-sandbox:latest}" ;;
+	node) build_env node "${IMAGE_NODE:-toolkata-env-node:latest}" ;;
+	python) build_env python "${IMAGE_PYTHON:-toolkata-env-python:latest}" ;;
+	*) echo "build: unknown environment '$e'" >&2; exit 1 ;;
+	esac
+done

@@ -107,6 +107,8 @@ void h_session_get(struct api *, struct req *, struct reply *,
 void h_session_delete(struct api *, struct req *, struct reply *,
     const char *id);
 void h_wsauth(struct api *, struct req *, struct reply *, const char *id);
+void h_environments(struct api *, struct req *, struct reply *,
+    const char *id);
 
 /* h_health.c: is the load circuit breaker open?  reason gets the text. */
 bool circuit_open(struct api *, long long live, int *mem_percent,

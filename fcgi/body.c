@@ -4,7 +4,8 @@
  * sentence for a 400 BadRequest; nothing is changed by a refused body.
  *
  *   toolPair     string, a configured tool pair (required)
- *   environment  string, a registry name (default "bash")
+ *   environment  string, a configured environment whose image is present
+ *                (SANDBOX_ENVIRONMENTS; default "bash")
  *   init         array of at most SESSION_INIT_MAX strings, each 1 to
  *                SESSION_INIT_LEN bytes, no control characters but tab
  *   timeout      integer ms, 1000 .. SANDBOX_MAX_LIFETIME * 1000
@@ -34,6 +35,30 @@ body_timeout(const struct cfg *cfg, json_t *t, int64_t *out,
 	return true;
 }
 
+/* "environment": absent or null is bash; else a name cfg_env_for() knows. */
+static bool
+body_environment(const struct cfg *cfg, json_t *v, struct session_spec *spec,
+    const char **msg)
+{
+	const char *name = "bash";
+
+	if (v != NULL && !json_is_null(v)) {
+		name = json_string_value(v);
+		if (name == NULL || *name == '\0' ||
+		    strlen(name) != json_string_length(v)) {
+			*msg = "environment must be a non-empty string";
+			return false;
+		}
+	}
+	if (cfg_env_for(cfg, name) == NULL ||
+	    !strlcpy_ok(spec->environment, name, sizeof(spec->environment))) {
+		*msg = "Unknown environment (GET /api/v1/environments lists "
+		    "those this server offers)";
+		return false;
+	}
+	return true;
+}
+
 static bool
 body_fields(const struct cfg *cfg, json_t *body, struct session_spec *spec,
     const char **msg)
@@ -52,6 +77,9 @@ body_fields(const struct cfg *cfg, json_t *body, struct session_spec *spec,
 		*msg = "Unsupported toolPair";
 		return false;
 	}
+	if (!body_environment(cfg, json_object_get(body, "environment"), spec,
+	    msg))
+		return false;
 	if ((v = json_object_get(body, "init")) != NULL && !json_is_null(v) &&
 	    (spec->init = session_init_parse(v, msg)) == NULL && *msg != NULL)
 		return false;

@@ -178,10 +178,11 @@ h_session_get(struct api *api, struct req *req, struct reply *rep,
 	}
 	clock_iso(s.created_at, created);
 	clock_iso(s.expires_at, expires);
-	reply_json(rep, 200, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+	reply_json(rep, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
 	    "sessionId", s.id, "status",
 	    s.state == STORE_CREATING ? "STARTING" : "RUNNING", "createdAt",
-	    created, "expiresAt", expires, "toolPair", s.tool_pair));
+	    created, "expiresAt", expires, "toolPair", s.tool_pair,
+	    "environment", s.environment));
 }
 
 void

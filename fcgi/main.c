@@ -74,12 +74,39 @@ api_state_dir(const struct cfg *cfg)
 }
 
 /*
- * Checks that need the engine.  In production a missing engine, gVisor
- * runtime or image is fatal; elsewhere it is a warning and sessions fall
- * back to runc.
+ * The environments' own images (bash runs the tool pairs').  In production
+ * a missing one is fatal; elsewhere it is a warning and the environment is
+ * not offered (left out of GET /api/v1/environments, a create asking for
+ * it is a 400).  Marks cfg before any worker thread starts.
  */
 static void
-api_startup_checks(struct api *api)
+api_check_environments(struct api *api, struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->nenvs; i++) {
+		struct cfg_env *env = &cfg->envs[i];
+		bool exists = false;
+
+		if (env->image[0] == '\0' ||
+		    (engine_image_exists(api->sess.engine, env->image,
+			&exists) == ERR_OK && exists))
+			continue;
+		if (cfg->production)
+			fatalx("SANDBOX_ENVIRONMENTS: image '%s' of environment "
+			    "%s is missing", env->image, env->name);
+		log_warnx("image '%s' of environment %s is missing: not "
+		    "offered", env->image, env->name);
+		env->missing = true;
+	}
+}
+
+/*
+ * Checks that need the engine.  In production a missing engine, gVisor
+ * runtime or image is fatal; elsewhere it is a warning and sessions fall
+ * back to runc.  rw is api->cfg, writable until the threads start (the
+ * environments found missing are marked in it).
+ */
+static void
+api_startup_checks(struct api *api, struct cfg *rw)
 {
 	const struct cfg *cfg = api->cfg;
 	bool exists = false;
@@ -110,6 +137,7 @@ api_startup_checks(struct api *api)
 		log_warnx("image '%s' for %s is missing", cfg->image[i].image,
 		    cfg->image[i].pair);
 	}
+	api_check_environments(api, rw);
 }
 
 /* ---- CGI --------------------------------------------------------------- */
@@ -296,7 +324,7 @@ main(int argc, char **argv)
 	api_init(&api, &cfg, audit);
 	api_listen_fd = reap ? -1 : api_listen(&cfg);
 	if (api_listen_fd >= 0 || reap || cfg.production)
-		api_startup_checks(&api);
+		api_startup_checks(&api, &cfg);
 	if (reap)
 		rc = reaper_pass(&api) == ERR_OK ? 0 : 1;
 	else if (api_listen_fd < 0)

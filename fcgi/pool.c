@@ -1,9 +1,11 @@
 /*
  * pool.c: the daemon's pool thread: keeps SANDBOX_POOL_SIZE containers per
- * image created and started ahead of demand, with its own store and
+ * tool pair and pooled environment (SANDBOX_POOL_ENVIRONMENTS, bash alone
+ * by default: a ready container holds ~30 MB of a small host) created and
+ * started ahead of demand, with its own store and
  * engine connection.  Every POOL_TICK_MS it looks at the pool rows (any
  * process may have claimed one: a worker, a CGI run) and fills at most
- * one container per image, so that a burst of claims is refilled one
+ * one container per pool key, so that a burst of claims is refilled one
  * start at a time and the engine is never asked for more at once than a
  * create would.  It also replaces containers older than
  * SANDBOX_POOL_MAX_AGE.  It stops filling while the circuit breaker's
@@ -26,28 +28,44 @@ struct pool {
 	volatile int *stop;
 };
 
-/* One pass: true when a container was filled (look again at once). */
+/* Fill one container of key when it has fewer than SANDBOX_POOL_SIZE and
+ * the circuit breaker allows; true when one was added. */
+static bool
+pool_fill_key(struct api *api, const struct store_pool_key *key)
+{
+	const struct cfg *cfg = api->cfg;
+	unsigned ready = 0, starting = 0;
+	long long live = 0;
+
+	if (session_pool_status(&api->sess, key, clock_now_ms(), &ready,
+	    &starting) != ERR_OK ||
+	    ready + starting >= (unsigned long long)cfg->pool_size)
+		return false;
+	if (store_count_live(api->sess.store, &live) != ERR_OK ||
+	    live >= cfg->circuit_max_containers)
+		return false;
+	return session_pool_fill(&api->sess, key, clock_now_ms()) == ERR_OK;
+}
+
+/* One pass over every (tool pair, pooled environment): true when a
+ * container was filled (look again at once). */
 bool
 pool_pass(struct api *api)
 {
 	const struct cfg *cfg = api->cfg;
 	bool filled = false;
 
-	for (size_t i = 0; i < cfg->nimages; i++) {
-		const struct cfg_image *im = &cfg->image[i];
-		unsigned ready = 0, starting = 0;
-		long long live = 0;
+	for (size_t i = 0; i < cfg->nimages; i++)
+		for (size_t k = 0; k < cfg->nenvs; k++) {
+			const struct cfg_env *env = &cfg->envs[k];
+			struct store_pool_key key = { cfg_env_image(cfg, env,
+				cfg->image[i].pair), env->name,
+				cfg->image[i].pair };
 
-		if (session_pool_status(&api->sess, im->image, clock_now_ms(),
-		    &ready, &starting) != ERR_OK ||
-		    ready + starting >= (unsigned long long)cfg->pool_size)
-			continue;
-		if (store_count_live(api->sess.store, &live) != ERR_OK ||
-		    live >= cfg->circuit_max_containers)
-			continue;
-		if (session_pool_fill(&api->sess, im, clock_now_ms()) == ERR_OK)
-			filled = true;
-	}
+			if (env->pooled && !env->missing &&
+			    pool_fill_key(api, &key))
+				filled = true;
+		}
 	return filled;
 }
 
@@ -80,7 +98,8 @@ pool_start(const struct cfg *cfg, struct audit *audit, const char *runtime,
 	pl->stop = stop;
 	if (pthread_create(&pl->thread, NULL, pool_main, pl) != 0)
 		fatalx("cannot start the pool thread");
-	log_info("warm pool: %lld container(s) per image", cfg->pool_size);
+	log_info("warm pool: %lld container(s) per tool pair and pooled "
+	    "environment", cfg->pool_size);
 	return pl;
 }
 

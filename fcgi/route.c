@@ -23,6 +23,7 @@ static const struct route {
 } routes[] = {
 	{ "GET", "/health", ROUTE_EXACT, h_health },
 	{ "GET", "/api/v1/status", ROUTE_EXACT, h_status },
+	{ "GET", "/api/v1/environments", ROUTE_EXACT, h_environments },
 	{ "GET", "/metrics", ROUTE_EXACT, h_metrics },
 	{ "POST", "/api/v1/sessions", ROUTE_EXACT, h_session_create },
 	{ "GET", "/api/v1/sessions/", ROUTE_SESSION, h_session_get },

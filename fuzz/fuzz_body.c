@@ -84,6 +84,8 @@ body_client(const char *buf, size_t len)
 		body_check(image != NULL && (strcmp(image,
 		    "toolkata-sandbox:latest") == 0 ||
 		    strcmp(image, "debian:12-slim") == 0), "unknown image");
+		body_check(cfg_env_for(&body_cfg, spec.environment) != NULL,
+		    "unknown environment");
 		body_check(spec.timeout_ms == 0 || (spec.timeout_ms >= 1000 &&
 		    spec.timeout_ms <= body_cfg.max_lifetime * 1000),
 		    "timeout bounds");

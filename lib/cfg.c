@@ -76,6 +76,15 @@ static const struct cfg_entry cfg_table[] = {
 	    "seconds between reaper passes in the daemon"),
 	S(images, "SANDBOX_IMAGES", NULL, "jj-git=toolkata-sandbox:latest",
 	    "tool pair to image map: pair=image[,pair=image...]"),
+	S(environments, "SANDBOX_ENVIRONMENTS", NULL,
+	    "bash,node=toolkata-env-node:latest,"
+	    "python=toolkata-env-python:latest",
+	    "environments offered: name[=image][,...]; names from the built-in "
+	    "registry (bash, node, python); bash must be listed and runs the "
+	    "tool pair's image, the others need an image"),
+	S(pool_environments, "SANDBOX_POOL_ENVIRONMENTS", NULL, "bash",
+	    "environments whose containers the warm pool keeps ready "
+	    "(SANDBOX_POOL_SIZE per tool pair each); empty: none"),
 	S(trusted_proxies, "SANDBOX_TRUSTED_PROXIES", NULL, "127.0.0.1,::1",
 	    "peers (IP or CIDR) whose Xclientip (set by Caddy) is believed"),
 	I(memory_mb, "SANDBOX_MEMORY_MB", "128", 16, 8192,
@@ -95,7 +104,8 @@ static const struct cfg_entry cfg_table[] = {
 	I(nproc, "SANDBOX_NPROC", "48", 8, 4096,
 	    "processes the sandbox user may run at once (RLIMIT_NPROC)"),
 	I(pool_size, "SANDBOX_POOL_SIZE", "2", 0, 64,
-	    "containers per image kept created and started ahead of demand"),
+	    "containers per tool pair and pooled environment kept created and "
+	    "started ahead of demand"),
 	I(pool_max_age, "SANDBOX_POOL_MAX_AGE", "600", 5, 86400,
 	    "seconds after which an unclaimed pool container is replaced"),
 	I(evict_after, "SANDBOX_EVICT_AFTER", "30", 0, 86400,
@@ -255,6 +265,93 @@ cfg_valid_chars(const char *s, size_t max, const char *extra)
 	return true;
 }
 
+/* The built-in environment registry: what GET /api/v1/environments says. */
+static const struct cfg_env_known {
+	const char *name;
+	const char *description;
+	const char *category;
+	long long default_timeout_ms;
+	long long proc_memory_mb;
+} cfg_env_known[] = {
+	{ "bash", "Bash shell with git and jj (Jujutsu VCS)", "shell", 60000,
+	    0 },
+	/* V8 reserves address space it never touches: node does not start
+	 * under 512 MiB of RLIMIT_AS (measured under runsc), so its cap is
+	 * 1 GiB and its heap is capped instead (docker/Dockerfile). */
+	{ "node", "Node.js (Debian's nodejs 18) with git", "runtime", 120000,
+	    1024 },
+	{ "python", "Python 3 (Debian's python3.11) with git", "runtime",
+	    120000, 0 },
+};
+
+static bool
+cfg_valid_image(const char *ref)
+{
+	return cfg_valid_chars(ref, CFG_IMAGE_MAX - 1, "-_./:@") &&
+	    isalnum((unsigned char)ref[0]) && strstr(ref, "..") == NULL &&
+	    strstr(ref, "/.") == NULL;
+}
+
+/* The configured environment called name, missing or not. */
+static struct cfg_env *
+cfg_env_find(struct cfg *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nenvs; i++)
+		if (strcmp(cfg->envs[i].name, name) == 0)
+			return &cfg->envs[i];
+	return NULL;
+}
+
+/* One SANDBOX_ENVIRONMENTS item: name or name=image. */
+static enum err
+cfg_add_env(struct cfg *cfg, const char *item, char **errstr)
+{
+	const char *eq = strchr(item, '=');
+	size_t nlen = eq != NULL ? (size_t)(eq - item) : strlen(item);
+	const struct cfg_env_known *k = NULL;
+	struct cfg_env *env;
+
+	for (size_t i = 0; i < nitems(cfg_env_known); i++)
+		if (strlen(cfg_env_known[i].name) == nlen &&
+		    strncmp(cfg_env_known[i].name, item, nlen) == 0)
+			k = &cfg_env_known[i];
+	if (k == NULL)
+		return cfg_fail(errstr, "SANDBOX_ENVIRONMENTS: '%.40s' is not a "
+		    "known environment (bash, node, python)", item);
+	if (cfg_env_find(cfg, k->name) != NULL)
+		return cfg_fail(errstr, "SANDBOX_ENVIRONMENTS: '%s' given twice",
+		    k->name);
+	if (strcmp(k->name, "bash") == 0 ? eq != NULL : eq == NULL)
+		return cfg_fail(errstr, "SANDBOX_ENVIRONMENTS: '%.40s': bash "
+		    "runs the tool pair's image (SANDBOX_IMAGES), every other "
+		    "environment needs name=image", item);
+	if (eq != NULL && !cfg_valid_image(eq + 1))
+		return cfg_fail(errstr, "SANDBOX_ENVIRONMENTS: bad image in "
+		    "'%.60s'", item);
+	env = &cfg->envs[cfg->nenvs++];	/* fits: one per known name */
+	(void)strlcpy_ok(env->name, k->name, sizeof(env->name));
+	if (eq != NULL)
+		(void)strlcpy_ok(env->image, eq + 1, sizeof(env->image));
+	env->description = k->description;
+	env->category = k->category;
+	env->default_timeout_ms = k->default_timeout_ms;
+	env->proc_memory_mb = k->proc_memory_mb;
+	return ERR_OK;
+}
+
+/* One SANDBOX_POOL_ENVIRONMENTS item: a configured environment. */
+static enum err
+cfg_add_pool_env(struct cfg *cfg, const char *item, char **errstr)
+{
+	struct cfg_env *env = cfg_env_find(cfg, item);
+
+	if (env == NULL)
+		return cfg_fail(errstr, "SANDBOX_POOL_ENVIRONMENTS: '%.40s' is "
+		    "not in SANDBOX_ENVIRONMENTS", item);
+	env->pooled = true;
+	return ERR_OK;
+}
+
 /*
  * Split a comma list in place-free fashion: calls fn for every trimmed,
  * non-empty item.  Stops at the first error.
@@ -329,9 +426,7 @@ cfg_add_image(struct cfg *cfg, const char *item, char **errstr)
 	memcpy(im->pair, item, plen);
 	im->pair[plen] = '\0';
 	if (!cfg_valid_chars(im->pair, CFG_PAIR_MAX - 1, "-_.") ||
-	    !cfg_valid_chars(eq + 1, CFG_IMAGE_MAX - 1, "-_./:@") ||
-	    !isalnum((unsigned char)eq[1]) || strstr(eq + 1, "..") != NULL ||
-	    strstr(eq + 1, "/.") != NULL)
+	    !cfg_valid_image(eq + 1))
 		return cfg_fail(errstr, "SANDBOX_IMAGES: bad characters in '%s'",
 		    item);
 	if (cfg_image_for(cfg, im->pair) != NULL)
@@ -400,11 +495,18 @@ cfg_derive(struct cfg *cfg, cfg_getenv_fn get, void *arg, char **errstr)
 		 cfg->allowed_origins, cfg_add_origin, errstr)) != ERR_OK ||
 	    (r = cfg_split(cfg, "SANDBOX_IMAGES", cfg->images, cfg_add_image,
 		 errstr)) != ERR_OK ||
+	    (r = cfg_split(cfg, "SANDBOX_ENVIRONMENTS", cfg->environments,
+		 cfg_add_env, errstr)) != ERR_OK ||
+	    (r = cfg_split(cfg, "SANDBOX_POOL_ENVIRONMENTS",
+		 cfg->pool_environments, cfg_add_pool_env, errstr)) != ERR_OK ||
 	    (r = cfg_split(cfg, "SANDBOX_TRUSTED_PROXIES",
 		 cfg->trusted_proxies, cfg_add_proxy, errstr)) != ERR_OK)
 		return r;
 	if (cfg->nimages == 0)
 		return cfg_fail(errstr, "SANDBOX_IMAGES: no tool pair configured");
+	if (cfg_env_find(cfg, "bash") == NULL)
+		return cfg_fail(errstr, "SANDBOX_ENVIRONMENTS: bash (the default "
+		    "environment) must be listed");
 	if (strncmp(cfg->docker_socket, "unix://", 7) == 0)
 		memmove(cfg->docker_socket, cfg->docker_socket + 7,
 		    strlen(cfg->docker_socket + 7) + 1);
@@ -585,4 +687,26 @@ long long
 cfg_pids_limit(const struct cfg *cfg, bool gvisor)
 {
 	return gvisor ? cfg->pids_limit_gvisor : cfg->pids_limit;
+}
+
+const struct cfg_env *
+cfg_env_for(const struct cfg *cfg, const char *name)
+{
+	if (name == NULL || *name == '\0')
+		name = "bash";
+	for (size_t i = 0; i < cfg->nenvs; i++)
+		if (strcmp(cfg->envs[i].name, name) == 0)
+			return cfg->envs[i].missing ? NULL : &cfg->envs[i];
+	return NULL;
+}
+
+const char *
+cfg_env_image(const struct cfg *cfg, const struct cfg_env *env,
+    const char *pair)
+{
+	const char *pi = cfg_image_for(cfg, pair);
+
+	if (pi == NULL || env == NULL)
+		return NULL;
+	return env->image[0] != '\0' ? env->image : pi;
 }

@@ -22,10 +22,32 @@
 #define CFG_ORIGIN_MAX 256
 #define CFG_PAIR_MAX 33	 /* tool pair name, 32 chars + NUL */
 #define CFG_IMAGE_MAX 129 /* image reference, 128 chars + NUL */
+#define CFG_MAX_ENVS 8
+#define CFG_ENV_MAX 32	 /* environment name, 31 chars + NUL */
 
 struct cfg_image {
 	char pair[CFG_PAIR_MAX];
 	char image[CFG_IMAGE_MAX];
+};
+
+/*
+ * An environment offered to POST /api/v1/sessions ("environment"): a name
+ * from the built-in registry (cfg.c: bash, node, python, with description,
+ * category and default timeout) that SANDBOX_ENVIRONMENTS lists, and its
+ * image.  bash has none of its own: a bash session runs the tool pair's
+ * image (SANDBOX_IMAGES), as before environments existed.
+ */
+struct cfg_env {
+	char name[CFG_ENV_MAX];
+	char image[CFG_IMAGE_MAX];	/* "" for bash: the tool pair's */
+	const char *description;	/* static strings of the registry */
+	const char *category;
+	long long default_timeout_ms;
+	long long proc_memory_mb;	/* address space per process; 0: 3/4
+					 * of the container's memory */
+	bool pooled;		/* listed in SANDBOX_POOL_ENVIRONMENTS */
+	bool missing;		/* image absent at start-up (outside
+				 * production): not offered */
 };
 
 struct cfg_cidr {
@@ -56,6 +78,8 @@ struct cfg {
 	long long max_lifetime;
 	long long reap_interval;
 	char *images;
+	char *environments;
+	char *pool_environments;
 	char *trusted_proxies;
 	long long memory_mb;
 	long long cpu_percent;
@@ -88,6 +112,8 @@ struct cfg {
 	char origin[CFG_MAX_ORIGINS][CFG_ORIGIN_MAX];
 	size_t nimages;
 	struct cfg_image image[CFG_MAX_IMAGES];
+	size_t nenvs;
+	struct cfg_env envs[CFG_MAX_ENVS];
 	size_t nproxies;
 	struct cfg_cidr proxy[CFG_MAX_PROXIES];
 };
@@ -123,6 +149,20 @@ void cfg_print_table(FILE *fp);
 
 /* The image for a tool pair, or NULL when the pair is not configured. */
 const char *cfg_image_for(const struct cfg *cfg, const char *pair);
+
+/*
+ * The environment called name when it is configured and its image was not
+ * found missing at start-up; NULL otherwise.  name NULL or "" is bash.
+ */
+const struct cfg_env *cfg_env_for(const struct cfg *cfg, const char *name);
+
+/*
+ * The image a session of environment env and tool pair pair runs: the
+ * environment's own, or the pair's for bash.  NULL when the pair is not
+ * configured.
+ */
+const char *cfg_env_image(const struct cfg *cfg, const struct cfg_env *env,
+    const char *pair);
 
 /* True when origin is allowed: the allowlist is empty or holds it exactly. */
 bool cfg_origin_allowed(const struct cfg *cfg, const char *origin);

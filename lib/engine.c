@@ -226,33 +226,37 @@ char *
 engine_create_body(const struct engine_spec *s)
 {
 	char env_pair[64], env_life[48], env_mem[48];
+	const char *envname = s->environment != NULL ? s->environment : "bash";
 	json_t *hc, *body;
 	char *out = NULL;
 
 	if (!id_valid(s->session_id, strlen(s->session_id)) ||
 	    !engine_valid_ref(s->image) || strlen(s->tool_pair) > 32 ||
-	    !engine_valid_instance(s->instance))
+	    !engine_valid_instance(s->instance) ||
+	    !engine_valid_instance(envname))
 		return NULL;
 	(void)snprintf(env_pair, sizeof(env_pair), "TOOL_PAIR=%s",
 	    s->tool_pair);
 	(void)snprintf(env_life, sizeof(env_life), "TOOLKATA_LIFETIME=%lld",
 	    s->lifetime_s);
-	/* Each process may map 3/4 of the container's memory (docker/init). */
+	/* Each process may map 3/4 of the container's memory (docker/init),
+	 * or what its environment needs (node: V8's reservations). */
 	(void)snprintf(env_mem, sizeof(env_mem), "TOOLKATA_PROC_MEMORY_MB=%lld",
-	    s->memory_mb * 3 / 4);
+	    s->proc_memory_mb > 0 ? s->proc_memory_mb : s->memory_mb * 3 / 4);
 	hc = engine_host_config(s);
 	if (hc == NULL)
 		return NULL;
 	/* The session's shell is PID 1's child on a TTY (docker/init):
 	 * Tty and OpenStdin, so that /attach reaches it. */
-	body = json_pack("{s:s, s:[s,s,s], s:{s:s, s:s, s:s, s:s}, s:b, s:b,"
-	    " s:b, s:o}",
+	body = json_pack("{s:s, s:[s,s,s], s:{s:s, s:s, s:s, s:s, s:s},"
+	    " s:b, s:b, s:b, s:o}",
 	    "Image", s->image,
 	    "Env", env_pair, env_life, env_mem,
 	    "Labels", s->pooled ? "toolkata.pool" : "toolkata.session",
 	    s->session_id,
 	    "toolkata.instance", s->instance,
 	    "toolkata.tool-pair", s->tool_pair,
+	    "toolkata.environment", envname,
 	    "toolkata.expires-at", s->expires_at,
 	    "Tty", 1, "OpenStdin", 1, "StdinOnce", 0,
 	    "HostConfig", hc);

@@ -62,10 +62,13 @@ struct engine_spec {
 	const char *image;
 	const char *session_id;
 	const char *tool_pair;
+	const char *environment;	/* label toolkata.environment; NULL: bash */
 	const char *instance;	/* SANDBOX_INSTANCE, for the label */
 	const char *expires_at;	/* ISO-8601, for the label */
 	long long lifetime_s;	/* PID 1 ends the container after this */
 	long long memory_mb;
+	long long proc_memory_mb;	/* RLIMIT_AS per process (docker/init);
+					 * 0: 3/4 of memory_mb */
 	long long cpu_percent;
 	long long pids_limit;
 	long long home_mb;

@@ -32,19 +32,23 @@ session_msg(char *buf, size_t sz, const char *fmt, ...)
 }
 
 static void
-session_spec(struct session_ctx *ctx, const char *id, const char *pair,
-    const char *image, const char *expires, struct engine_spec *spec)
+session_spec(struct session_ctx *ctx, const char *id,
+    const struct store_pool_key *key, const char *expires,
+    struct engine_spec *spec)
 {
 	const struct cfg *cfg = ctx->cfg;
+	const struct cfg_env *env = cfg_env_for(cfg, key->environment);
 
 	memset(spec, 0, sizeof(*spec));
-	spec->image = image;
+	spec->image = key->image;
 	spec->session_id = id;
-	spec->tool_pair = pair;
+	spec->tool_pair = key->tool_pair;
+	spec->environment = key->environment;
 	spec->instance = cfg->instance;
 	spec->expires_at = expires;
 	spec->lifetime_s = cfg->max_lifetime;
 	spec->memory_mb = cfg->memory_mb;
+	spec->proc_memory_mb = env != NULL ? env->proc_memory_mb : 0;
 	spec->cpu_percent = cfg->cpu_percent;
 	spec->pids_limit = cfg_pids_limit(cfg, ctx->runtime != NULL);
 	spec->home_mb = cfg->home_size_mb;
@@ -57,14 +61,14 @@ session_spec(struct session_ctx *ctx, const char *id, const char *pair,
 /* Make and start the container of a reserved session. */
 static enum err
 session_container(struct session_ctx *ctx, struct store_session *s,
-    const char *image)
+    const struct store_pool_key *key)
 {
 	char expires[CLOCK_ISO_SIZE];
 	struct engine_spec spec;
 	enum err r;
 
 	clock_iso(s->expires_at, expires);
-	session_spec(ctx, s->id, s->tool_pair, image, expires, &spec);
+	session_spec(ctx, s->id, key, expires, &spec);
 	/* Whatever the engine said (404 no such image, 409, ...), for the
 	 * client it is the upstream that failed. */
 	r = engine_create(ctx->engine, &spec, s->container_id);
@@ -124,7 +128,7 @@ session_reserve(struct session_ctx *ctx, struct store_session *s,
 /* A ready pool container for the reserved session, or the cold path. */
 static enum err
 session_provide(struct session_ctx *ctx, struct store_session *s,
-    const char *image, bool *pooled, bool *gave_up)
+    const struct store_pool_key *key, bool *pooled, bool *gave_up)
 {
 	const struct cfg *cfg = ctx->cfg;
 	enum err r;
@@ -132,7 +136,7 @@ session_provide(struct session_ctx *ctx, struct store_session *s,
 	*pooled = false;
 	*gave_up = false;
 	if (cfg->pool_size > 0) {
-		r = store_pool_claim(ctx->store, s->id, image, s->created_at -
+		r = store_pool_claim(ctx->store, s->id, key, s->created_at -
 		    cfg->pool_max_age * 1000, s->container_id);
 		if (r == ERR_OK) {
 			metrics_pool_event(METRICS_POOL_CLAIM);
@@ -147,7 +151,7 @@ session_provide(struct session_ctx *ctx, struct store_session *s,
 			return r;
 		metrics_pool_event(METRICS_POOL_MISS);
 	}
-	if ((r = session_container(ctx, s, image)) != ERR_OK)
+	if ((r = session_container(ctx, s, key)) != ERR_OK)
 		return r;
 	if ((r = store_attach(ctx->store, s->id, s->container_id)) != ERR_OK) {
 		/* The reaper gave up on us meanwhile, or the store failed:
@@ -168,19 +172,23 @@ session_create(struct session_ctx *ctx, const struct session_spec *spec,
 {
 	const struct cfg *cfg = ctx->cfg;
 	const char *tool_pair = spec->tool_pair;
-	const char *image = cfg_image_for(cfg, tool_pair);
+	const struct cfg_env *env = cfg_env_for(cfg, spec->environment);
+	struct store_pool_key key = { cfg_env_image(cfg, env, tool_pair),
+		env != NULL ? env->name : NULL, tool_pair };
 	char msg[128], expires[CLOCK_ISO_SIZE];
 	bool pooled = false, gave_up = false;
 	enum err r;
 
 	*verdict = RATELIMIT_OK;
 	*retry_after_s = 0;
-	if (image == NULL)
+	if (key.image == NULL)
 		return ERR_INVAL;
 	memset(out, 0, sizeof(*out));
 	if ((r = id_new(out->id)) != ERR_OK)
 		return r;
 	(void)strlcpy_ok(out->tool_pair, tool_pair, sizeof(out->tool_pair));
+	(void)strlcpy_ok(out->environment, key.environment,
+	    sizeof(out->environment));
 	(void)strlcpy_ok(out->client_ip, ip, sizeof(out->client_ip));
 	out->state = STORE_CREATING;
 	out->created_at = out->last_active = now_ms;
@@ -195,7 +203,7 @@ session_create(struct session_ctx *ctx, const struct session_spec *spec,
 		session_abandon(ctx, out->id);
 		goto out;
 	}
-	if ((r = session_provide(ctx, out, image, &pooled, &gave_up)) !=
+	if ((r = session_provide(ctx, out, &key, &pooled, &gave_up)) !=
 	    ERR_OK) {
 		log_warnx("create failed: %s", err_str(r));
 		if (!gave_up)
@@ -207,6 +215,7 @@ session_create(struct session_ctx *ctx, const struct session_spec *spec,
 	r = audit_emit(ctx->audit, AUDIT_INFO, "session.created",
 	    session_msg(msg, sizeof(msg), "Session created for tool pair: %s",
 		tool_pair), "sessionId", out->id, "toolPair", tool_pair,
+	    "environment", key.environment,
 	    "clientIp", ip, "expiresAt", expires, "pooled", pooled ? "true" :
 	    "false", AUDIT_END);
 	if (r != ERR_OK) {
@@ -339,7 +348,7 @@ out:
 }
 
 enum err
-session_pool_fill(struct session_ctx *ctx, const struct cfg_image *im,
+session_pool_fill(struct session_ctx *ctx, const struct store_pool_key *key,
     int64_t now_ms)
 {
 	const struct cfg *cfg = ctx->cfg;
@@ -351,12 +360,12 @@ session_pool_fill(struct session_ctx *ctx, const struct cfg_image *im,
 		return r;
 	/* The row first: a filler killed mid-way leaves a row the reaper
 	 * judges by its owner, and a labelled container it then removes. */
-	if ((r = store_pool_add(ctx->store, id, im->image, (long)getpid(),
+	if ((r = store_pool_add(ctx->store, id, key, (long)getpid(),
 	    now_ms)) != ERR_OK)
 		return r;
 	clock_iso(now_ms + (cfg->max_lifetime + cfg->pool_max_age) * 1000,
 	    expires);
-	session_spec(ctx, id, im->pair, im->image, expires, &spec);
+	session_spec(ctx, id, key, expires, &spec);
 	spec.pooled = true;
 	spec.lifetime_s = cfg->max_lifetime + cfg->pool_max_age;
 	r = engine_create(ctx->engine, &spec, cid);
@@ -370,7 +379,8 @@ session_pool_fill(struct session_ctx *ctx, const struct cfg_image *im,
 		metrics_pool_event(METRICS_POOL_FILL);
 		return ERR_OK;
 	}
-	log_warnx("pool: filling %s failed: %s", im->image, err_str(r));
+	log_warnx("pool: filling %s (%s, %s) failed: %s", key->image,
+	    key->environment, key->tool_pair, err_str(r));
 	metrics_pool_event(METRICS_POOL_FILL_FAILED);
 	(void)store_pool_drop(ctx->store, id);
 	if (r != ERR_NOTFOUND && cid[0] != '\0')
@@ -396,7 +406,7 @@ session_pool_collect(const struct store_pool *p, void *arg)
 }
 
 enum err
-session_pool_status(struct session_ctx *ctx, const char *image,
+session_pool_status(struct session_ctx *ctx, const struct store_pool_key *key,
     int64_t now_ms, unsigned *ready, unsigned *starting)
 {
 	const struct cfg *cfg = ctx->cfg;
@@ -423,7 +433,9 @@ session_pool_status(struct session_ctx *ctx, const char *image,
 			    "aged" : "abandoned", p->container_id);
 			continue;
 		}
-		if (image != NULL && strcmp(p->image, image) != 0)
+		if (key != NULL && (strcmp(p->image, key->image) != 0 ||
+		    strcmp(p->environment, key->environment) != 0 ||
+		    strcmp(p->tool_pair, key->tool_pair) != 0))
 			continue;
 		if (p->state == STORE_POOL_READY)
 			(*ready)++;

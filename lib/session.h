@@ -57,7 +57,8 @@ struct session_ctx {
  * Create a session for ip: a claimed pool container when one is ready,
  * else a new one (the cold path).  At the concurrent limit, ip's oldest
  * session with no terminal attached for SANDBOX_EVICT_AFTER is ended
- * first (audited as session.evicted).  ERR_INVAL: unknown tool pair.
+ * first (audited as session.evicted).  ERR_INVAL: unknown tool pair, or
+ * an environment that is not configured or whose image is missing.
  * ERR_LIMIT: a per-IP quota refused (see *verdict, *retry_after_s).  ERR_UPSTREAM /
  * ERR_TIMEOUT: the engine failed, nothing is left behind and no quota is
  * used.  ERR_IO: state file or audit log failed.  On ERR_OK *out is the
@@ -109,19 +110,21 @@ enum err session_reap(struct session_ctx *, int64_t now_ms,
     struct session_reap *rep);
 
 /*
- * The warm pool.  Fill one container for image im ahead of demand: a
+ * The warm pool.  Fill one container for key (image, environment, tool
+ * pair) ahead of demand: a
  * pool row (owned by this process) before the container, then create and
  * start with every limit and label of a session container, but the label
  * toolkata.pool and a deadline of lifetime + pool age.  A create then
  * claims it in one transaction (store_pool_claim()).
  */
-enum err session_pool_fill(struct session_ctx *, const struct cfg_image *im,
-    int64_t now_ms);
+enum err session_pool_fill(struct session_ctx *,
+    const struct store_pool_key *key, int64_t now_ms);
 
-/* Ready and starting pool containers of image (NULL: all); drops (and
+/* Ready and starting pool containers of key (NULL: all); drops (and
  * removes) rows older than SANDBOX_POOL_MAX_AGE and starting rows whose
  * filler died. */
-enum err session_pool_status(struct session_ctx *, const char *image,
-    int64_t now_ms, unsigned *ready, unsigned *starting);
+enum err session_pool_status(struct session_ctx *,
+    const struct store_pool_key *key, int64_t now_ms, unsigned *ready,
+    unsigned *starting);
 
 #endif /* SESSION_H */

@@ -88,6 +88,12 @@ static const char *const store_columns_added[][2] = {
 	    "INTEGER NOT NULL DEFAULT 0" },
 	{ "init", "ALTER TABLE sessions ADD COLUMN init TEXT" },
 	{ "init_result", "ALTER TABLE sessions ADD COLUMN init_result TEXT" },
+	{ "environment", "ALTER TABLE sessions ADD COLUMN environment "
+	    "TEXT NOT NULL DEFAULT 'bash'" },
+	{ "environment", "ALTER TABLE pool ADD COLUMN environment "
+	    "TEXT NOT NULL DEFAULT 'bash'" },
+	{ "tool_pair", "ALTER TABLE pool ADD COLUMN tool_pair "
+	    "TEXT NOT NULL DEFAULT ''" },
 };
 
 static enum err
@@ -193,16 +199,20 @@ st_exec(struct store *st, const char *sql)
 	return ERR_OK;
 }
 
-/* Add the columns an older state file lacks. */
+/* Add the columns an older state file lacks (the table is the one the
+ * ALTER TABLE statement names). */
 static enum err
 st_migrate(struct store *st)
 {
 	for (size_t i = 0; i < nitems(store_columns_added); i++) {
-		char probe[96];
+		char probe[96], table[32];
 		sqlite3_stmt *q = NULL;
 
-		(void)snprintf(probe, sizeof(probe), "SELECT %s FROM sessions "
-		    "LIMIT 0", store_columns_added[i][0]);
+		if (sscanf(store_columns_added[i][1], "ALTER TABLE %31s", table)
+		    != 1)
+			return ERR_INVAL;
+		(void)snprintf(probe, sizeof(probe), "SELECT %s FROM %s LIMIT 0",
+		    store_columns_added[i][0], table);
 		if (sqlite3_prepare_v2(st->db, probe, -1, &q, NULL) ==
 		    SQLITE_OK) {
 			sqlite3_finalize(q);
@@ -309,9 +319,11 @@ store_reserve(struct store *st, const struct ratelimit *rl,
 	}
 	r = st_run(st, st_prepare(st, "INSERT INTO sessions(id, tool_pair, "
 	    "client_ip, state, created_at, last_active, expires_at, "
-	    "owner_pid) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)", "sssiiii",
-	    s->id, s->tool_pair, s->client_ip, (int64_t)STORE_CREATING,
-	    s->created_at, s->expires_at, (int64_t)s->owner_pid));
+	    "owner_pid, environment) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)",
+	    "sssiiiis", s->id, s->tool_pair, s->client_ip,
+	    (int64_t)STORE_CREATING, s->created_at, s->expires_at,
+	    (int64_t)s->owner_pid, s->environment[0] != '\0' ? s->environment :
+	    "bash"));
 	if (r != ERR_OK)
 		goto out;
 	r = st_run(st, st_prepare(st, "INSERT INTO history VALUES(?1, ?2, ?3)",
@@ -357,7 +369,7 @@ store_abandon(struct store *st, const char *id)
 #define ST_COLUMNS                                                           \
 	"id, container_id, tool_pair, client_ip, state, created_at, "        \
 	"last_active, expires_at, ended_at, end_reason, owner_pid, "        \
-	"last_detach"
+	"last_detach, environment"
 
 static void
 st_copy(char *dst, size_t dstsz, sqlite3_stmt *q, int col)
@@ -383,6 +395,7 @@ st_row(sqlite3_stmt *q, struct store_session *s)
 	st_copy(s->end_reason, sizeof(s->end_reason), q, 9);
 	s->owner_pid = (long)sqlite3_column_int64(q, 10);
 	s->last_detach = sqlite3_column_int64(q, 11);
+	st_copy(s->environment, sizeof(s->environment), q, 12);
 }
 
 enum err
@@ -684,12 +697,14 @@ store_evictable(struct store *st, const char *ip, int64_t idle_since_ms,
 /* ---- the warm pool ------------------------------------------------------ */
 
 enum err
-store_pool_add(struct store *st, const char *id, const char *image, long pid,
-    int64_t now_ms)
+store_pool_add(struct store *st, const char *id,
+    const struct store_pool_key *key, long pid, int64_t now_ms)
 {
 	return st_run(st, st_prepare(st, "INSERT INTO pool(id, image, state, "
-	    "owner_pid, created_at) VALUES(?1, ?2, ?3, ?4, ?5)", "ssiii", id,
-	    image, (int64_t)STORE_POOL_STARTING, (int64_t)pid, now_ms));
+	    "owner_pid, created_at, environment, tool_pair) VALUES(?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7)", "ssiiiss", id, key->image,
+	    (int64_t)STORE_POOL_STARTING, (int64_t)pid, now_ms,
+	    key->environment, key->tool_pair));
 }
 
 enum err
@@ -717,8 +732,9 @@ store_pool_drop(struct store *st, const char *id)
 }
 
 enum err
-store_pool_claim(struct store *st, const char *session_id, const char *image,
-    int64_t born_after_ms, char container_id[65])
+store_pool_claim(struct store *st, const char *session_id,
+    const struct store_pool_key *key, int64_t born_after_ms,
+    char container_id[65])
 {
 	sqlite3_stmt *q;
 	char pid[ID_SIZE];
@@ -728,8 +744,10 @@ store_pool_claim(struct store *st, const char *session_id, const char *image,
 	if ((r = st_exec(st, "BEGIN IMMEDIATE")) != ERR_OK)
 		return r;
 	q = st_prepare(st, "SELECT id, container_id FROM pool WHERE image=?1 "
-	    "AND state=?2 AND created_at>?3 ORDER BY created_at LIMIT 1",
-	    "sii", image, (int64_t)STORE_POOL_READY, born_after_ms);
+	    "AND state=?2 AND created_at>?3 AND environment=?4 AND "
+	    "tool_pair=?5 ORDER BY created_at LIMIT 1", "siiss", key->image,
+	    (int64_t)STORE_POOL_READY, born_after_ms, key->environment,
+	    key->tool_pair);
 	if (q == NULL) {
 		r = ERR_IO;
 		goto out;
@@ -768,7 +786,8 @@ store_pool_each(struct store *st, store_pool_fn fn, void *arg)
 	int rc;
 
 	q = st_prepare(st, "SELECT id, image, container_id, state, owner_pid, "
-	    "created_at FROM pool ORDER BY created_at", "");
+	    "created_at, environment, tool_pair FROM pool ORDER BY created_at",
+	    "");
 	if (q == NULL)
 		return ERR_IO;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -780,6 +799,8 @@ store_pool_each(struct store *st, store_pool_fn fn, void *arg)
 		    STORE_POOL_READY : STORE_POOL_STARTING;
 		p.owner_pid = (long)sqlite3_column_int64(q, 4);
 		p.created_at = sqlite3_column_int64(q, 5);
+		st_copy(p.environment, sizeof(p.environment), q, 6);
+		st_copy(p.tool_pair, sizeof(p.tool_pair), q, 7);
 		fn(&p, arg);
 	}
 	st_done(st, q);

@@ -34,6 +34,7 @@ struct store_session {
 	char end_reason[32];	/* "" while live */
 	long owner_pid;		/* process that reserved it (creating) */
 	int64_t last_detach;	/* when its last terminal left; 0: never */
+	char environment[CFG_ENV_MAX];	/* "bash", "node", ... */
 };
 
 struct store;
@@ -150,14 +151,23 @@ enum store_pool_state { STORE_POOL_STARTING, STORE_POOL_READY };
 struct store_pool {
 	char id[ID_SIZE];	/* label toolkata.pool */
 	char image[CFG_IMAGE_MAX];
+	char environment[CFG_ENV_MAX];
+	char tool_pair[CFG_PAIR_MAX];
 	char container_id[65];	/* "" until created */
 	enum store_pool_state state;
 	long owner_pid;
 	int64_t created_at;
 };
 
-enum err store_pool_add(struct store *, const char *id, const char *image,
-    long pid, int64_t now_ms);
+/* What a pool container is for: a claim hands out an exact match only. */
+struct store_pool_key {
+	const char *image;
+	const char *environment;
+	const char *tool_pair;
+};
+
+enum err store_pool_add(struct store *, const char *id,
+    const struct store_pool_key *, long pid, int64_t now_ms);
 /* ERR_NOTFOUND when the row is gone (claimed rows are not updated). */
 enum err store_pool_set(struct store *, const char *id,
     const char *container_id, enum store_pool_state);
@@ -165,13 +175,15 @@ enum err store_pool_set(struct store *, const char *id,
 enum err store_pool_drop(struct store *, const char *id);
 
 /*
- * Claim the oldest ready container of image made after born_after_ms for
+ * Claim the oldest ready container of key (image, environment and tool
+ * pair alike) made after born_after_ms for
  * the creating session session_id, in one transaction: the pool row goes
  * and the session becomes running with it.  ERR_NOTFOUND: the pool has
  * none; ERR_CONFLICT: the session is no longer creating.
  */
 enum err store_pool_claim(struct store *, const char *session_id,
-    const char *image, int64_t born_after_ms, char container_id[65]);
+    const struct store_pool_key *, int64_t born_after_ms,
+    char container_id[65]);
 
 typedef void (*store_pool_fn)(const struct store_pool *, void *arg);
 enum err store_pool_each(struct store *, store_pool_fn fn, void *arg);
