@@ -37,6 +37,8 @@ static const char *const key_hdrs[] = { "X-API-Key: " KEY, NULL };
 static const char *const create_hdrs[] = { "X-API-Key: " KEY,
 	"Content-Type: application/json", NULL };
 
+#include "term.h"
+
 static const char *
 test_envs(void)
 {
@@ -91,91 +93,6 @@ static void
 teardown(void)
 {
 	stack_down(&st);
-}
-
-/* ---- a terminal (as check_relay.c's, reduced) ---------------------------- */
-
-struct term {
-	struct ws ws;
-	char *out;		/* terminal bytes, NUL-terminated */
-	size_t len, cap;
-};
-
-static bool
-term_read(struct term *t, int timeout_ms)
-{
-	enum ws_type type;
-	char *m;
-	size_t n;
-
-	type = ws_recv(&t->ws, timeout_ms, &m, &n);
-	if (type != WS_TEXT && type != WS_BINARY) {
-		free(m);
-		return false;
-	}
-	if (type == WS_BINARY) {
-		if (t->len + n + 1 > t->cap) {
-			t->cap = (t->len + n + 1) * 2;
-			t->out = realloc(t->out, t->cap);
-			ck_assert_ptr_nonnull(t->out);
-		}
-		memcpy(t->out + t->len, m, n);
-		t->len += n;
-		t->out[t->len] = '\0';
-	}
-	free(m);
-	return true;
-}
-
-static bool
-term_wait(struct term *t, size_t from, const char *needle, int ms)
-{
-	double end = clock_mono() + ms / 1000.0;
-
-	for (;;) {
-		if (t->out != NULL && from <= t->len &&
-		    strstr(t->out + from, needle) != NULL)
-			return true;
-		if (clock_mono() > end || (!term_read(t, 200) && t->ws.closed))
-			return false;
-	}
-}
-
-static void
-term_ready(struct term *t, const char *id)
-{
-	char path[256];
-
-	memset(t, 0, sizeof(*t));
-	(void)snprintf(path, sizeof(path), "/api/v1/sessions/%s/ws?api_key=%s",
-	    id, KEY);
-	ck_assert(ws_open(&t->ws, st.port, path, "127.0.0.1", ORIGIN, NULL));
-	ck_assert_int_eq(t->ws.status, 101);
-	ck_assert_msg(term_wait(t, 0, "$\x1b[0m ", 20000), "no prompt: %.300s",
-	    t->out != NULL ? t->out : "(nothing)");
-}
-
-/* Run cmd in the shell and wait for expect (which its echo must not
- * contain) in what follows. */
-static void
-term_run(struct term *t, const char *cmd, const char *expect)
-{
-	size_t from = t->len;
-	char line[1024];
-
-	(void)snprintf(line, sizeof(line), "%s\n", cmd);
-	ck_assert(ws_send_text(&t->ws, line));
-	ck_assert_msg(term_wait(t, from, expect, 20000),
-	    "'%s' did not print '%s'; output: %.400s", cmd, expect,
-	    t->out != NULL ? t->out + from : "");
-}
-
-static void
-term_free(struct term *t)
-{
-	ws_close(&t->ws);
-	free(t->out);
-	memset(t, 0, sizeof(*t));
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -307,7 +224,7 @@ START_TEST(test_conformance)
 	json_decref(j);
 	http_resp_free(&r);
 
-	term_ready(&t, id);
+	term_ready(&t, id, "127.0.0.1", NULL);
 	term_run(&t, "echo U$(id -u):$(id -un)X", "U1000:sandboxX");
 	term_run(&t, "touch /probe 2>/dev/null || echo R''O-OK", "RO-OK");
 	term_run(&t, "echo N$(awk -F: 'NR>2{print $1}' /proc/net/dev | "
