@@ -21,8 +21,13 @@ usage: deploy-remote.sh --host [USER@]HOST --env FILE [options]
   --image MODE        build: make image on the host (default)
                       ship: docker save the local toolkata-sandbox:latest
                             (or --ship-ref REF) and load it there as
-                            toolkata-sandbox:latest (skipped if it is there)
-                      keep: leave the host's image alone
+                            toolkata-sandbox:latest, and the same for every
+                            image of SANDBOX_ENVIRONMENTS in the env file
+                            (default: toolkata-env-node:latest and
+                            toolkata-env-python:latest); each is skipped
+                            if the host has it already
+                      keep: leave the host's images alone (production
+                            refuses to start if one is missing)
   --ship-ref REF      local image to ship (default toolkata-sandbox:latest)
   --dry-run           print every command, in order, and run none
   -h, --help          this text
@@ -81,6 +86,39 @@ remote() {
 	"${ssh_cmd[@]}" "$host" "$1"
 }
 
+# The images of the environments the env file configures (name=image
+# entries of SANDBOX_ENVIRONMENTS; bash runs the tool pair's image).
+env_images() {
+	local list
+	list=$(sed -n 's/^SANDBOX_ENVIRONMENTS=//p' "$envf" | tail -n 1 | tr -d "\"'")
+	[ -n "$list" ] || list="bash,node=toolkata-env-node:latest,python=toolkata-env-python:latest"
+	tr ',' '\n' <<<"$list" | sed -n 's/^ *[a-z0-9_-]*= *//p'
+}
+
+# ship_image LOCAL_REF REMOTE_TAG: docker save | docker load, unless the
+# host has the same image id under REMOTE_TAG already.
+ship_image() {
+	local ref=$1 tag=$2 local_id remote_id
+	local_id=$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null) ||
+		{ [ "$dry" -eq 1 ] && local_id="<local-image-id>"; } ||
+		die "no local image $ref to ship (make image)"
+	if [ "$dry" -eq 1 ]; then
+		echo "+ ${ssh_cmd[*]} $host '${sudo}docker image inspect -f {{.Id}} $tag'"
+		echo "+ docker save $ref | ${ssh_cmd[*]} $host '${sudo}docker load'   (when the ids differ)"
+		[ "$ref" = "$tag" ] || echo "+ ${ssh_cmd[*]} $host '${sudo}docker tag $ref $tag && ${sudo}docker rmi $ref'"
+		return 0
+	fi
+	remote_id=$(remote "${sudo}docker image inspect -f '{{.Id}}' $tag 2>/dev/null" || true)
+	if [ "$remote_id" = "$local_id" ]; then
+		say "image $tag: already there ($local_id), not shipped"
+		return 0
+	fi
+	docker save "$ref" | remote "${sudo}docker load -q" >/dev/null
+	[ "$ref" = "$tag" ] ||
+		remote "${sudo}docker tag $ref $tag && ${sudo}docker rmi $ref" >/dev/null
+	say "image $tag: shipped ($local_id)"
+}
+
 t0=$(date +%s)
 say "deploying $commit to $host"
 # 1. The source, at that revision, in a fixed folder (the build path is
@@ -93,30 +131,15 @@ else
 fi
 # 2. The environment file, never in argv or in the source tree.
 remote "${sudo}install -D -m 0600 -o root -g root /dev/stdin /etc/toolkata/sandbox.env.new" "$envf" <"$envf"
-# 3. The sandbox image.
+# 3. The sandbox images.
 ibuild=""
 case $image in
 build) ibuild=" --build-image" ;;
 ship)
-	ref=${ref:-$img}
-	local_id=$(docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null) ||
-		{ [ "$dry" -eq 1 ] && local_id="<local-image-id>"; } ||
-		die "no local image $ref to ship (make image)"
-	if [ "$dry" -eq 1 ]; then
-		echo "+ ${ssh_cmd[*]} $host '${sudo}docker image inspect -f {{.Id}} $img'"
-		echo "+ docker save $ref | ${ssh_cmd[*]} $host '${sudo}docker load'   (when the ids differ)"
-		[ "$ref" = "$img" ] || echo "+ ${ssh_cmd[*]} $host '${sudo}docker tag $ref $img && ${sudo}docker rmi $ref'"
-	else
-		remote_id=$(remote "${sudo}docker image inspect -f '{{.Id}}' $img 2>/dev/null" || true)
-		if [ "$remote_id" = "$local_id" ]; then
-			say "image $img: already there ($local_id), not shipped"
-		else
-			docker save "$ref" | remote "${sudo}docker load -q" >/dev/null
-			[ "$ref" = "$img" ] ||
-				remote "${sudo}docker tag $ref $img && ${sudo}docker rmi $ref" >/dev/null
-			say "image $img: shipped ($local_id)"
-		fi
-	fi ;;
+	ship_image "${ref:-$img}" "$img"
+	for e in $(env_images); do
+		ship_image "$e" "$e"
+	done ;;
 esac
 # 4. Build, install, restart what changed, verify.
 remote "${sudo}$dst/deploy/install-host.sh --env /etc/toolkata/sandbox.env.new$ibuild"

@@ -151,7 +151,16 @@ t "deploy --image ship: port, image compared then shipped, install without --bui
     '^\+ git .* \| ssh .*-p 2222 root@h' \
     "^\+ ssh .*-p 2222 root@h 'docker image inspect -f \{\{.Id\}\} toolkata-sandbox:latest'" \
     "^\+ docker save toolkata-sandbox:latest \| ssh .*-p 2222 root@h 'docker load'" \
+    "^\+ docker save toolkata-env-node:latest \| ssh .*-p 2222 root@h 'docker load'" \
+    "^\+ docker save toolkata-env-python:latest \| ssh .*-p 2222 root@h 'docker load'" \
     "'/usr/local/src/toolkata/deploy/install-host.sh --env /etc/toolkata/sandbox.env.new'$"
+printf 'SANDBOX_API_KEY=k\nSANDBOX_ALLOWED_ORIGINS=https://a.example\nSANDBOX_DOMAIN=d\nSANDBOX_ENVIRONMENTS=bash,python=my-python:3\n' >"$work/py.env"
+"$work/deploy/deploy-remote.sh" --host root@h --env "$work/py.env" --src "$top" --image ship --dry-run >"$work/dp" 2>&1 || true
+t "deploy --image ship: the images SANDBOX_ENVIRONMENTS names, and only those" in_order "$work/dp" \
+    "^\+ docker save toolkata-sandbox:latest \|" "^\+ docker save my-python:3 \|" \
+    "install-host.sh"
+t "deploy --image ship: no node image when the env file names none" \
+    sh -c "! grep -q toolkata-env-node '$work/dp'"
 
 # --- oracle --------------------------------------------------------------------
 O=$work/oracle
