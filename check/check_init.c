@@ -5,6 +5,7 @@
  * run in order, each after the previous one ended (a 2 s sleep in the
  * middle proves no timer is used); silent ones show nothing; a failing
  * and a timed-out run say so; a reconnect does not run them again; a
+ * python environment's shell runs them too; a
  * connection without commands still gets initComplete, and before the
  * screen's terminal reset (so a B1 client, which prints unknown frames,
  * has it wiped); bad bodies and frames are refused.
@@ -189,6 +190,26 @@ START_TEST(test_post_init_failure_reported)
 	term_connect(&b, id, "127.0.1.3");
 	ck_assert(term_wait_ctl(&b, "command 2 of 3", 10000));
 	term_free(&b);
+}
+END_TEST
+
+/* Another environment's shell runs them the same way (its image has the
+ * same init and prompt hook). */
+START_TEST(test_init_in_python)
+{
+	char id[ID_SIZE];
+	struct term t;
+
+	ck_assert_int_eq(create_body("127.0.1.10", "{\"toolPair\":\"jj-git\","
+	    "\"environment\":\"python\",\"init\":[\"python3 -c \\\"open("
+	    "'/home/toolkata/p','w').write('py-' + str(6*7))\\\"\"]}", id), 201);
+	term_connect(&t, id, "127.0.1.10");
+	ck_assert(term_wait_ctl(&t, "initComplete", 30000));
+	ck_assert_msg(ctl_index(&t, "\"success\":true") >= 0, "%s",
+	    t.ctl[ctl_index(&t, "initComplete")]);
+	ck_assert(term_wait(&t, 0, "$\x1b[0m ", 10000));
+	term_run(&t, "cat ~/p; echo", "py-42\r\n");
+	term_free(&t);
 }
 END_TEST
 
@@ -386,6 +407,7 @@ init_suite(void)
 	tcase_add_test(tc, test_post_init_runs_in_order);
 	tcase_add_test(tc, test_reconnect_does_not_rerun);
 	tcase_add_test(tc, test_post_init_failure_reported);
+	tcase_add_test(tc, test_init_in_python);
 	tcase_add_test(tc, test_initcomplete_without_init);
 	tcase_add_test(tc, test_frame_init_visible_and_ordered);
 	tcase_add_test(tc, test_frame_init_silent);

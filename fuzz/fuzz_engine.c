@@ -354,7 +354,9 @@ engine_check_body(const char *text, const struct engine_spec *s)
 	    json_array_size(json_object_get(j, "Env")) == 3 &&
 	    json_is_true(json_object_get(j, "Tty")) &&
 	    json_is_true(json_object_get(j, "OpenStdin")) &&
-	    json_object_size(labels) == 4 &&
+	    json_object_size(labels) == 5 &&
+	    engine_str_is(json_object_get(labels, "toolkata.environment"),
+		s->environment != NULL ? s->environment : "bash") &&
 	    engine_str_is(json_object_get(labels, "toolkata.session"),
 		s->session_id) &&
 	    engine_str_is(json_object_get(labels, "toolkata.instance"),
