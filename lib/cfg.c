@@ -111,8 +111,9 @@ static const struct cfg_entry cfg_table[] = {
 	I(evict_after, "SANDBOX_EVICT_AFTER", "30", 0, 86400,
 	    "a create at the per-IP limit ends that IP's oldest session with "
 	    "no terminal attached for this many seconds (0: never)"),
-	I(init_timeout, "SANDBOX_INIT_TIMEOUT", "30", 1, 300,
-	    "seconds a session's init commands (POST \"init\") may take"),
+	I(init_timeout, "SANDBOX_INIT_TIMEOUT", "300", 1, 3600,
+	    "longest time (s) a session's init commands (POST \"init\") may "
+	    "take; each environment's defaultTimeout applies below it"),
 	I(engine_timeout, "SANDBOX_ENGINE_TIMEOUT", "30", 1, 600,
 	    "seconds allowed for one Docker Engine API call"),
 	I(destroy_timeout, "SANDBOX_DESTROY_TIMEOUT", "10", 1, 120,

@@ -370,6 +370,20 @@ relay_init_start(struct relay *rl, int which, const char *cmds, bool silent,
 	relay_init_ask(rl);
 }
 
+/* How long a session's own commands may take: its environment's
+ * defaultTimeout, at most SANDBOX_INIT_TIMEOUT. */
+static long long
+relay_init_ms(const struct relay *rl)
+{
+	const struct cfg_env *env = cfg_env_for(&rl->cfg, rl->s.environment);
+	long long ms = rl->cfg.init_timeout * 1000;
+
+	if (env != NULL && env->default_timeout_ms > 0 &&
+	    env->default_timeout_ms < ms)
+		ms = env->default_timeout_ms;
+	return ms;
+}
+
 /* Right after "connected": initComplete now, unless the session's own
  * commands have yet to run (then they are asked for after the hello). */
 static void
@@ -483,7 +497,7 @@ relay_attach(struct relay *rl, const struct pump_ops *ops)
 	relay_control(rl, "hello");
 	if (rl->init != NULL)
 		relay_init_start(rl, RELAY_INIT_STORED, rl->init, true,
-		    rl->cfg.init_timeout * 1000);
+		    relay_init_ms(rl));
 	(void)snprintf(msg, sizeof(msg), "WebSocket connected for session: %s",
 	    rl->id);
 	(void)audit_emit(rl->sess.audit, AUDIT_INFO, "websocket.connected", msg,
@@ -654,7 +668,7 @@ relay_reattach(struct relay *rl, const struct pump_ops *ops)
 			/* A run asked for is answered again (not rerun). */
 			if (rl->init_wait == RELAY_INIT_STORED)
 				relay_init_start(rl, RELAY_INIT_STORED, rl->init,
-				    true, rl->cfg.init_timeout * 1000);
+				    true, relay_init_ms(rl));
 			log_info("attached again after the stream ended");
 			return true;
 		}
