@@ -64,6 +64,7 @@ until curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
 done
 cat <<MSG
 toolkata sandbox is up:  http://localhost:$port/
+  lesson:   http://localhost:$port/lesson.html   (an inline terminal with init commands and a step check)
   health:   curl http://localhost:$port/health
   session:  curl -X POST -d '{"toolPair":"jj-git"}' http://localhost:$port/api/v1/sessions
   logs:     $run/api.log  $run/audit.log  $run/caddy.log
