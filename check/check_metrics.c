@@ -169,7 +169,7 @@ START_TEST(test_cumulative_everywhere)
 {
 	static const char pfx[] = "toolkata_engine_call_seconds_bucket{op=\"";
 	static const char *const names[] = { "create", "start", "remove",
-		"inspect", "list", "info", "attach" };
+		"inspect", "list", "info", "attach", "exec" };
 	char *t, *line, *save = NULL;
 	char op[32] = "", cur[32];
 	double last = -1, v;
