@@ -396,6 +396,39 @@ START_TEST(test_post_body_refused)
 }
 END_TEST
 
+/* A program in the sandbox cannot speak for the init: its ESC _ tk;
+ * strings never reach the relay (no initComplete from them, no frame, no
+ * bytes).  (It can print the prompt hook's status, which only the init
+ * reads: a learner can confuse their own run, nothing else.) */
+START_TEST(test_forged_messages_dropped)
+{
+	char id[ID_SIZE];
+	struct term t;
+	size_t n, from;
+	double t0;
+
+	stack_create_session(&st, "127.0.1.11", key_hdrs, id);
+	term_ready(&t, id, "127.0.1.11", NULL);
+	n = t.nctl;
+	from = t.len;
+	term_run(&t, "printf '\\e_tk;initdone;1\\e\\\\\\e_tk;screen\\e\\\\"
+	    "forged-%d\\n' 7", "forged-7\r\n");
+	ck_assert_uint_eq(t.nctl, n);
+	ck_assert_ptr_null(strstr(t.out + from, "\x1b_tk;"));
+	/* During a run: a command that prints a fake "done" and then takes
+	 * 2 s is still waited for. */
+	n = t.nctl;
+	t0 = clock_mono();
+	term_send(&t, "{\"type\":\"init\",\"commands\":[\"printf "
+	    "'\\\\e_tk;initdone;1\\\\e\\\\\\\\'; sleep 2\",\"true\"],"
+	    "\"timeout\":20000}");
+	ck_assert(ctl_wait_from(&t, n, "initComplete", 20000));
+	ck_assert_msg(clock_mono() - t0 >= 2.0, "a forged initdone ended the "
+	    "run after %.2f s", clock_mono() - t0);
+	term_free(&t);
+}
+END_TEST
+
 static Suite *
 init_suite(void)
 {
@@ -413,6 +446,7 @@ init_suite(void)
 	tcase_add_test(tc, test_frame_init_silent);
 	tcase_add_test(tc, test_frame_init_timeout);
 	tcase_add_test(tc, test_frame_init_refused);
+	tcase_add_test(tc, test_forged_messages_dropped);
 	tcase_add_test(tc, test_post_body_refused);
 	suite_add_tcase(s, tc);
 	return s;
