@@ -185,16 +185,14 @@ h_session_get(struct api *api, struct req *req, struct reply *rep,
 	    "environment", s.environment));
 }
 
-void
-h_session_delete(struct api *api, struct req *req, struct reply *rep,
+/* End session id for its owner: DELETE and the beacon answer alike.
+ * Destroying an unknown session is a no-op success (contract §1.4). */
+static void
+sessions_end_reply(struct api *api, struct req *req, struct reply *rep,
     const char *id)
 {
 	enum err r = ERR_OK;
 
-	if (!api_authorized(api, req, rep, req_header(req, "HTTP_X_API_KEY"),
-		NULL))
-		return;
-	/* Destroying an unknown session is a no-op success (contract §1.4). */
 	if (id_valid(id, strlen(id)))
 		r = session_end(&api->sess, id, "user_request", req->ip,
 		    clock_now_ms());
@@ -203,6 +201,15 @@ h_session_delete(struct api *api, struct req *req, struct reply *rep,
 		return;
 	}
 	reply_json(rep, 200, json_pack("{s:b}", "success", 1));
+}
+
+void
+h_session_delete(struct api *api, struct req *req, struct reply *rep,
+    const char *id)
+{
+	if (api_authorized(api, req, rep, req_header(req, "HTTP_X_API_KEY"),
+		NULL))
+		sessions_end_reply(api, req, rep, id);
 }
 
 /*
@@ -251,17 +258,8 @@ h_session_destroy(struct api *api, struct req *req, struct reply *rep,
 	bool ok = sessions_beacon_origin(api, req, rep) &&
 	    api_authorized(api, req, rep, key, id_valid(id, strlen(id)) ? id :
 	    NULL);
-	enum err r = ERR_OK;
 
 	json_decref(body);
-	if (!ok)
-		return;
-	if (id_valid(id, strlen(id)))
-		r = session_end(&api->sess, id, "user_request", req->ip,
-		    clock_now_ms());
-	if (r != ERR_OK) {
-		reply_err(rep, r);
-		return;
-	}
-	reply_json(rep, 200, json_pack("{s:b}", "success", 1));
+	if (ok)
+		sessions_end_reply(api, req, rep, id);
 }
