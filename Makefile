@@ -51,7 +51,7 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 
 LIB_SRC := lib/log.c lib/clock.c lib/filter.c lib/cfg.c lib/id.c lib/access.c lib/ratelimit.c \
 	lib/store.c lib/audit.c lib/engine.c lib/ecurl.c lib/ehttp.c lib/metrics.c \
-	lib/session.c lib/ofilter.c lib/stepcheck.c
+	lib/session.c lib/ofilter.c lib/stepcheck.c lib/tkmsg.c
 LIB_OBJ := $(LIB_SRC:.c=.o)
 
 API_SRC := fcgi/main.c fcgi/api.c fcgi/req.c fcgi/reply.c fcgi/route.c fcgi/body.c \

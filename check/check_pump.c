@@ -21,6 +21,7 @@
 #include "frame.h"
 #include "log.h"
 #include "pump.h"
+#include "tkmsg.h"
 #include "util.h"
 
 #define CHILD_ALARM 25		/* seconds before a stuck child dies */
@@ -106,7 +107,7 @@ child_tick(struct pump *p ATTR_UNUSED, int64_t now ATTR_UNUSED,
 static void
 child_control(struct pump *p, const char *msg, void *arg ATTR_UNUSED)
 {
-	char f[PUMP_CTL_MAX + 8];
+	char f[TKMSG_MAX + 8];
 	int n = snprintf(f, sizeof(f), "<CTL:%s>", msg);
 
 	(void)pump_frame(p, f, (size_t)n, child_o.frame_ms);
@@ -709,7 +710,7 @@ END_TEST
  * long is dropped up to its end, never delivered. */
 START_TEST(test_control_prefix_and_overlong)
 {
-	char big[PUMP_CTL_MAX + 64];
+	char big[TKMSG_MAX + 64];
 	struct child_result r;
 	struct child c;
 

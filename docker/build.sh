@@ -38,10 +38,11 @@ fi
 
 # PID 1 of every sandbox: the init that holds the session's shell.
 init="$here/init/toolkata-init"
-if [ ! -f "$init" ] || [ -n "$(find "$here/init/init.c" -newer "$init")" ]; then
+lib=$here/../lib
+if [ ! -f "$init" ] || [ -n "$(find "$here/init/init.c" "$lib/tkmsg.c" "$lib/tkmsg.h" -newer "$init")" ]; then
 	cc -std=c11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-	    -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -pie \
-	    -o "$init" "$here/init/init.c" >>"$log" 2>&1 || fail "cc init/init.c"
+	    -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -pie -I"$lib" \
+	    -o "$init" "$here/init/init.c" "$lib/tkmsg.c" >>"$log" 2>&1 || fail "cc init/init.c"
 fi
 
 # The step-check runner (init/check.c), started by toolkata-api's exec.

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "ofilter.h"
 #include "pump.h"
+#include "tkmsg.h"
 
 struct pump {
 	int dfd;
@@ -27,17 +28,13 @@ struct pump {
 	size_t dropped;
 	bool docker_eof;
 	struct ofilter of;	/* container output, before the client sees it */
-	char ctl[PUMP_CTL_MAX + 1];	/* ESC _ tk; ... being read */
-	size_t ctl_len;
+	struct tkmsg msg;	/* the init's ESC _ tk; ... ESC \ */
 };
-
-#define PUMP_INTRO "\033_tk;"
-#define PUMP_INTRO_LEN (sizeof(PUMP_INTRO) - 1)
 
 /* Room enough in to_client for one filtered read. */
 #define PUMP_READ 4096
 #define PUMP_ROOM(p) (sizeof((p)->to_client) - (p)->cl_len >= \
-	OFILTER_OUT_SIZE(PUMP_READ + PUMP_INTRO_LEN))
+	OFILTER_OUT_SIZE(PUMP_READ + TKMSG_INTRO_LEN))
 
 static void
 pump_nonblock(int fd)
@@ -78,73 +75,29 @@ pump_dropped(const struct pump *p)
 
 /* Output for the client, through lib/ofilter. */
 static void
-pump_filter(struct pump *p, const char *s, size_t n)
+pump_filter(const char *s, size_t n, void *arg)
 {
-	if (n > 0)
-		p->cl_len += ofilter_feed(&p->of, s, n, p->to_client +
-		    p->cl_len, sizeof(p->to_client) - p->cl_len);
+	struct pump *p = arg;
+
+	p->cl_len += ofilter_feed(&p->of, s, n, p->to_client + p->cl_len,
+	    sizeof(p->to_client) - p->cl_len);
 }
 
 static void
-pump_control(struct pump *p)
+pump_control(const char *msg, void *arg)
 {
-	p->ctl[p->ctl_len - 2] = '\0';
+	struct pump *p = arg;
+
 	if (p->ops->control != NULL)
-		p->ops->control(p, p->ctl + 2, p->arg);
-	p->ctl_len = 0;
+		p->ops->control(p, msg, p->arg);
 }
 
-/*
- * Container output: the init's messages out, the rest to the filter.  A
- * prefix of ESC _ tk; at the end of a read is held for the next one (or
- * until the stream is quiet: pump_output_flush()); a message longer than
- * PUMP_CTL_MAX is dropped.
- */
+/* Container output: the init's messages out (lib/tkmsg), the rest to the
+ * filter. */
 static void
 pump_output(struct pump *p, const char *s, size_t n)
 {
-	size_t from = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (p->ctl_len == 0) {
-			if (c != '\033')
-				continue;
-			pump_filter(p, s + from, i - from);
-			p->ctl[p->ctl_len++] = c;
-		} else if (p->ctl_len < PUMP_INTRO_LEN) {
-			if (c == PUMP_INTRO[p->ctl_len]) {
-				p->ctl[p->ctl_len++] = c;
-			} else {
-				pump_filter(p, p->ctl, p->ctl_len);
-				p->ctl_len = 0;
-				if (c != '\033') {
-					from = i;
-					continue;
-				}
-				p->ctl[p->ctl_len++] = c;
-			}
-		} else if (p->ctl_len < PUMP_CTL_MAX) {
-			p->ctl[p->ctl_len++] = c;
-			if (c == '\\' && p->ctl[p->ctl_len - 2] == '\033')
-				pump_control(p);
-		} else if (c == '\\')
-			p->ctl_len = 0;	/* too long: dropped to its end */
-		from = i + 1;
-	}
-	if (p->ctl_len == 0)
-		pump_filter(p, s + from, n - from);
-}
-
-/* A held prefix that nothing followed is output after all. */
-static void
-pump_output_flush(struct pump *p)
-{
-	if (p->ctl_len > 0 && p->ctl_len < PUMP_INTRO_LEN) {
-		pump_filter(p, p->ctl, p->ctl_len);
-		p->ctl_len = 0;
-	}
+	tkmsg_feed(&p->msg, s, n, pump_filter, pump_control, p);
 }
 
 void
@@ -336,11 +289,11 @@ pump_run(struct pump *p, volatile int *stop)
 		 * out when there is nothing to ask, or the loop spins. */
 		if (pfd[1].events == 0)
 			pfd[1].fd = -1;
-		ready = poll(pfd, 3, p->ctl_len > 0 ? 20 : 1000);
+		ready = poll(pfd, 3, tkmsg_holding(&p->msg) ? 20 : 1000);
 		if (ready < 0 && errno != EINTR)
 			return ERR_IO;
 		if (ready == 0)
-			pump_output_flush(p);
+			tkmsg_flush(&p->msg, pump_filter, p);
 		if (pfd[0].revents != 0 &&
 		    (r = pump_read_client(p)) == ERR_NOTFOUND)
 			return ERR_OK;	/* the client left */

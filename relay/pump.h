@@ -34,13 +34,11 @@ struct pump_ops {
 	 * non-zero ends the pump. */
 	int (*tick)(struct pump *, int64_t now_ms, void *arg);
 	/* A message from docker/init in the container's output, ESC _ msg
-	 * ESC \ with msg starting "tk;" (NUL-terminated, at most
-	 * PUMP_CTL_MAX bytes): taken out of the stream at its place; output
-	 * before it has been queued for the client.  May be NULL. */
+	 * ESC \ with msg starting "tk;" (NUL-terminated, lib/tkmsg.h):
+	 * taken out of the stream at its place; output before it has been
+	 * queued for the client.  May be NULL. */
 	void (*control)(struct pump *, const char *msg, void *arg);
 };
-
-#define PUMP_CTL_MAX 256	/* longest message from the init */
 
 /* Make a pump between fd 0/1 and dfd (all set non-blocking). */
 struct pump *pump_new(int dfd, size_t max_line, const struct pump_ops *ops,

@@ -55,12 +55,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tkmsg.h"		/* lib/: ESC _ tk; ... ESC \ in a stream */
+
 #define INIT_RING ((size_t)128 * 1024)	/* output kept for a replay */
 #define INIT_OUT (INIT_RING + 4096)	/* bytes queued for the TTY */
 #define INIT_IN 16384		/* bytes queued for the shell */
 #define INIT_CTL 64		/* longest control message */
 #define INIT_CTL_BIG ((size_t)40 * 1024) /* longest tk;init message */
-#define INIT_OCTL 128		/* longest tk; message in shell output */
 #define INIT_RUNS 8		/* init runs remembered */
 #define INIT_WHY 160		/* length of an init failure reason */
 #define INIT_PROMPT_WAIT 0.25	/* s from a prompt hook to readline */
@@ -105,8 +106,7 @@ struct init {
 	struct queue out, in;
 	char ctl[INIT_CTL_BIG];
 	size_t ctl_len;		/* > 0 while inside ESC _ ... */
-	char octl[INIT_OCTL];	/* a tk; message in the shell's output */
-	size_t octl_len;
+	struct tkmsg omsg;	/* a tk; message in the shell's output */
 	bool at_prompt;		/* readline waits for a line, no Enter since */
 	double prompt_at;	/* when a prompt hook ran, readline not yet */
 	struct initrun run;
@@ -597,63 +597,28 @@ init_output_msg(struct init *it, const char *msg)
 		init_prompt(it, status);
 }
 
-/* Pass output on, taking out every ESC _ tk; ... ESC \ (held across
- * reads; one longer than INIT_OCTL is dropped up to its end). */
+static void
+init_out_data(const char *s, size_t n, void *arg)
+{
+	init_emit(arg, s, n);
+}
+
+static void
+init_out_msg(const char *msg, void *arg)
+{
+	init_output_msg(arg, msg);
+}
+
+/* Pass output on, taking out every ESC _ tk; ... ESC \ (lib/tkmsg). */
 static void
 init_output(struct init *it, const char *s, size_t n)
 {
-	static const char intro[] = "\033_tk;";
-	const size_t ilen = sizeof(intro) - 1;
-	size_t from = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (it->octl_len == 0) {
-			if (c != '\033')
-				continue;
-			init_emit(it, s + from, i - from);
-			it->octl[it->octl_len++] = c;
-		} else if (it->octl_len < ilen) {
-			if (c == intro[it->octl_len]) {
-				it->octl[it->octl_len++] = c;
-			} else {
-				init_emit(it, it->octl, it->octl_len);
-				it->octl_len = 0;
-				if (c != '\033') {
-					from = i;
-					continue;
-				}
-				it->octl[it->octl_len++] = c;
-			}
-		} else if (c == '\\' && it->octl[it->octl_len - 1] == '\033') {
-			it->octl[it->octl_len - 1] = '\0';
-			if (it->octl_len < INIT_OCTL - 1)
-				init_output_msg(it, it->octl + 2);
-			it->octl_len = 0;
-		} else if (it->octl_len < INIT_OCTL - 1)
-			it->octl[it->octl_len++] = c;
-		else
-			it->octl[INIT_OCTL - 2] = c;	/* too long: dropped */
-		from = i + 1;
-	}
-	if (it->octl_len == 0)
-		init_emit(it, s + from, n - from);
+	tkmsg_feed(&it->omsg, s, n, init_out_data, init_out_msg, it);
 	/* After a prompt hook, readline's "bracketed paste on" says it reads
 	 * a line now (typed before that, a command is echoed twice). */
 	if (it->prompt_at > 0 && memmem(s, n, "\033[?2004h", 8) != NULL) {
 		it->at_prompt = true;
 		it->prompt_at = 0;
-	}
-}
-
-/* A prefix of ESC _ tk; that no more output followed is output. */
-static void
-init_output_flush(struct init *it)
-{
-	if (it->octl_len > 0 && it->octl_len < 5) {
-		init_emit(it, it->octl, it->octl_len);
-		it->octl_len = 0;
 	}
 }
 
@@ -879,13 +844,13 @@ init_loop(struct init *it, double deadline)
 		    (it->in.len > 0 ? POLLOUT : 0);
 		p[2].fd = it->tty_out;
 		p[2].events = it->out.len > 0 ? POLLOUT : 0;
-		timeout = drain_end > 0 || it->octl_len > 0 ? 20 :
+		timeout = drain_end > 0 || tkmsg_holding(&it->omsg) ? 20 :
 		    it->run.active ? 50 : 1000;
 		ready = poll(p, 3, timeout);
 		if (ready < 0 && errno != EINTR)
 			return;
 		if (ready == 0)
-			init_output_flush(it);
+			tkmsg_flush(&it->omsg, init_out_data, it);
 		if (p[0].revents & POLLIN)
 			init_from_tty(it);
 		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
