@@ -30,12 +30,7 @@ static void
 init_setup(void)
 {
 	stack_init(&st, "init");
-	stack_setenv(&st, "SANDBOX_API_KEY", KEY);
-	stack_setenv(&st, "SANDBOX_ALLOWED_ORIGINS", ORIGIN);
-	stack_setenv(&st, "MAX_SESSIONS_PER_HOUR", "200");
-	stack_setenv(&st, "MAX_CONCURRENT_PER_IP", "20");
-	stack_setenv(&st, "CIRCUIT_MAX_CONTAINERS", "50");
-	stack_setenv(&st, "CIRCUIT_MAX_MEMORY_PERCENT", "100");
+	stack_env_roomy(&st, KEY, ORIGIN);
 	stack_setenv(&st, "SANDBOX_INIT_TIMEOUT", "20");
 	stack_up(&st);
 }
@@ -50,19 +45,7 @@ teardown(void)
 static int
 create_body(const char *src, const char *body, char *id)
 {
-	struct http_resp r;
-	json_t *j;
-	int status;
-
-	stack_http(&st, "POST", "/api/v1/sessions", src, key_hdrs, body, &r);
-	status = (int)r.status;
-	if (status == 201) {
-		j = resp_json(&r);
-		(void)snprintf(id, ID_SIZE, "%s", jstr(j, "sessionId"));
-		json_decref(j);
-	}
-	http_resp_free(&r);
-	return status;
+	return (int)stack_create_body(&st, src, key_hdrs, body, id);
 }
 
 /* "2026-12-02T00:20:00.123Z" in ms since the epoch. */

@@ -22,16 +22,13 @@ static const char *const key_hdrs[] = { "X-API-Key: " KEY, NULL };
 static const char *const json_hdrs[] = { "X-API-Key: " KEY,
 	"Content-Type: application/json", NULL };
 
+#include "term.h"
+
 static void
 lesson_setup(void)
 {
 	stack_init(&st, "lesson");
-	stack_setenv(&st, "SANDBOX_API_KEY", KEY);
-	stack_setenv(&st, "SANDBOX_ALLOWED_ORIGINS", ORIGIN);
-	stack_setenv(&st, "MAX_SESSIONS_PER_HOUR", "200");
-	stack_setenv(&st, "MAX_CONCURRENT_PER_IP", "20");
-	stack_setenv(&st, "CIRCUIT_MAX_CONTAINERS", "50");
-	stack_setenv(&st, "CIRCUIT_MAX_MEMORY_PERCENT", "100");
+	stack_env_roomy(&st, KEY, ORIGIN);
 	stack_setenv(&st, "SANDBOX_CHECK_OUTPUT_MAX", "1000");
 	stack_setenv(&st, "SANDBOX_CHECKS_PER_MINUTE", "40");
 	stack_up(&st);
@@ -41,87 +38,6 @@ static void
 teardown(void)
 {
 	stack_down(&st);
-}
-
-/* ---- a terminal (as check_relay.c's, reduced) ---------------------- */
-
-struct term {
-	struct ws ws;
-	char *out;
-	size_t len, cap;
-};
-
-static bool
-term_read(struct term *t, int timeout_ms)
-{
-	enum ws_type type;
-	char *m;
-	size_t n;
-
-	type = ws_recv(&t->ws, timeout_ms, &m, &n);
-	if (type != WS_TEXT && type != WS_BINARY) {
-		free(m);
-		return false;
-	}
-	if (type == WS_BINARY) {
-		if (t->len + n + 1 > t->cap) {
-			t->cap = (t->len + n + 1) * 2;
-			t->out = realloc(t->out, t->cap);
-			ck_assert_ptr_nonnull(t->out);
-		}
-		memcpy(t->out + t->len, m, n);
-		t->len += n;
-		t->out[t->len] = '\0';
-	}
-	free(m);
-	return true;
-}
-
-static bool
-term_wait(struct term *t, size_t from, const char *needle, int ms)
-{
-	double end = clock_mono() + ms / 1000.0;
-
-	for (;;) {
-		if (t->out != NULL && from <= t->len &&
-		    strstr(t->out + from, needle) != NULL)
-			return true;
-		if (clock_mono() > end || (!term_read(t, 200) && t->ws.closed))
-			return false;
-	}
-}
-
-static void
-term_ready(struct term *t, const char *id, const char *src)
-{
-	char path[256];
-
-	memset(t, 0, sizeof(*t));
-	(void)snprintf(path, sizeof(path), "/api/v1/sessions/%s/ws?api_key=%s",
-	    id, KEY);
-	ck_assert(ws_open(&t->ws, st.port, path, src, ORIGIN, NULL));
-	ck_assert_int_eq(t->ws.status, 101);
-	ck_assert_msg(term_wait(t, 0, "$\x1b[0m ", 15000), "no prompt");
-}
-
-static void
-term_run(struct term *t, const char *cmd, const char *expect)
-{
-	size_t from = t->len;
-	char line[1024];
-
-	(void)snprintf(line, sizeof(line), "%s\n", cmd);
-	ck_assert(ws_send_text(&t->ws, line));
-	ck_assert_msg(term_wait(t, from, expect, 20000), "'%s' did not print "
-	    "'%s'", cmd, expect);
-}
-
-static void
-term_free(struct term *t)
-{
-	ws_close(&t->ws);
-	free(t->out);
-	memset(t, 0, sizeof(*t));
 }
 
 /* ---- helpers -------------------------------------------------------- */
@@ -224,7 +140,7 @@ START_TEST(test_check_sees_the_shell)
 	json_t *j;
 
 	stack_create_session(&st, src, key_hdrs, id);
-	term_ready(&t, id, src);
+	term_ready(&t, id, src, NULL);
 	term_run(&t, "echo lesson-step > ~/notes.txt; echo made-$((6*7))",
 	    "made-42");
 	term_run(&t, "git init -q ~/repo && cd ~/repo && git commit -q "
@@ -327,7 +243,7 @@ START_TEST(test_check_leaves_nothing)
 	stack_create_session(&st, src, key_hdrs, id);
 	/* The learner's own background job: the probe sees it, and no
 	 * check touches it. */
-	term_ready(&t, id, src);
+	term_ready(&t, id, src, NULL);
 	term_run(&t, "sleep 399 & echo bg-$((40+2))", "bg-42");
 	term_free(&t);
 	ck_assert_uint_eq(container_procs(id, "sleep 399"), 1);

@@ -29,13 +29,8 @@ static const char *const key_hdrs[] = { "X-API-Key: " KEY, NULL };
 static void
 relay_env(struct stack *s)
 {
-	stack_setenv(s, "SANDBOX_API_KEY", KEY);
-	stack_setenv(s, "SANDBOX_ALLOWED_ORIGINS", ORIGIN);
-	stack_setenv(s, "MAX_SESSIONS_PER_HOUR", "200");
-	stack_setenv(s, "MAX_CONCURRENT_PER_IP", "20");
+	stack_env_roomy(s, KEY, ORIGIN);
 	stack_setenv(s, "MAX_WEBSOCKETS_PER_IP", "3");
-	stack_setenv(s, "CIRCUIT_MAX_CONTAINERS", "50");
-	stack_setenv(s, "CIRCUIT_MAX_MEMORY_PERCENT", "100");
 }
 
 static void

@@ -146,6 +146,20 @@ stack_init(struct stack *st, const char *name)
 	}
 }
 
+/* The key, the Origin allowlist, and limits no suite of many sessions
+ * reaches (200 an hour, 20 at once per IP, circuit breaker at 50
+ * containers, never on memory); a suite sets its own after this. */
+static inline void
+stack_env_roomy(struct stack *st, const char *key, const char *origin)
+{
+	stack_setenv(st, "SANDBOX_API_KEY", key);
+	stack_setenv(st, "SANDBOX_ALLOWED_ORIGINS", origin);
+	stack_setenv(st, "MAX_SESSIONS_PER_HOUR", "200");
+	stack_setenv(st, "MAX_CONCURRENT_PER_IP", "20");
+	stack_setenv(st, "CIRCUIT_MAX_CONTAINERS", "50");
+	stack_setenv(st, "CIRCUIT_MAX_MEMORY_PERCENT", "100");
+}
+
 static inline void
 stack_pidfile(const struct stack *st, const char *name, char *out, size_t sz)
 {
@@ -709,22 +723,37 @@ file_contains(const char *path, const char *needle)
 	return strstr(buf, needle) != NULL;
 }
 
-/* POST a session through Caddy from src with header lines hdrs; copies its
- * id into id (ID_SIZE bytes) or fails the test. */
+/* POST body as a create through Caddy from src with header lines hdrs;
+ * the status, and on 201 the session id in id (ID_SIZE bytes). */
+static inline long
+stack_create_body(const struct stack *st, const char *src,
+    const char *const *hdrs, const char *body, char *id)
+{
+	struct http_resp r;
+	long status;
+	json_t *j;
+
+	stack_http(st, "POST", "/api/v1/sessions", src, hdrs, body, &r);
+	status = r.status;
+	if (status == 201) {
+		j = resp_json(&r);
+		(void)snprintf(id, 38, "%s", jstr(j, "sessionId"));
+		json_decref(j);
+	}
+	http_resp_free(&r);
+	return status;
+}
+
+/* POST a jj-git session through Caddy from src with header lines hdrs;
+ * copies its id into id (ID_SIZE bytes) or fails the test. */
 static inline void
 stack_create_session(const struct stack *st, const char *src,
     const char *const *hdrs, char *id)
 {
-	struct http_resp r;
-	json_t *j;
+	long status = stack_create_body(st, src, hdrs,
+	    "{\"toolPair\":\"jj-git\"}", id);
 
-	stack_http(st, "POST", "/api/v1/sessions", src, hdrs,
-	    "{\"toolPair\":\"jj-git\"}", &r);
-	ck_assert_msg(r.status == 201, "create: %ld %s", r.status, r.body);
-	j = resp_json(&r);
-	(void)snprintf(id, 38, "%s", jstr(j, "sessionId"));
-	json_decref(j);
-	http_resp_free(&r);
+	ck_assert_msg(status == 201, "create: %ld", status);
 }
 
 /* Become the subreaper so that daemons restarted by a test child are
